@@ -1,0 +1,32 @@
+# The README's two commands: `make up` (set up and run the platform) and `make test` (set up and run every test).
+PYTHON ?= python3.11
+VENV := .venv
+UV := $(VENV)/bin/uv
+STAMP := $(VENV)/.synced
+
+.PHONY: setup up test schemas bench clean
+
+$(UV):
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==0.13.8
+
+$(STAMP): $(UV) uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml schemas/pyproject.toml)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --all-packages --python $(VENV)/bin/python
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+up: setup
+	$(VENV)/bin/plugyard up
+
+test: setup
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+schemas: setup
+	$(VENV)/bin/python -m plugyard_schemas.generate
+
+bench: setup
+	$(VENV)/bin/python bench/pipeline.py
+
+clean:
+	rm -rf $(VENV)

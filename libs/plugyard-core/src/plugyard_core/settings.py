@@ -1,0 +1,38 @@
+"""Where the stack lives: NATS URL and data directory, read from the environment in one place."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
+DEFAULT_DATA_DIR = Path(".plugyard")
+NATS_URL_FILE = "nats.url"
+
+
+def data_dir(explicit: str | Path | None = None) -> Path:
+    """The data directory: an explicit value, else `PLUGYARD_DATA_DIR`, else `./.plugyard`."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("PLUGYARD_DATA_DIR")
+    return Path(env) if env else DEFAULT_DATA_DIR
+
+
+def nats_url(data_directory: str | Path | None = None) -> str:
+    """`PLUGYARD_NATS_URL`, else the URL `plugyard up` wrote into the data dir, else the default."""
+    env = os.environ.get("PLUGYARD_NATS_URL")
+    if env:
+        return env
+    written = data_dir(data_directory) / NATS_URL_FILE
+    try:
+        text = written.read_text().strip()
+    except OSError:
+        text = ""
+    return text or DEFAULT_NATS_URL
+
+
+def service_dir(service: str, data_directory: str | Path | None = None) -> Path:
+    """A service's own directory inside the data dir (created on demand)."""
+    path = data_dir(data_directory) / service
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,64 @@
+"""The JetStream streams Plugyard uses, created or updated idempotently by whoever needs them."""
+
+from __future__ import annotations
+
+from nats.js import JetStreamContext
+from nats.js.api import DiscardPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+EVENTS_STREAM = "PLUGYARD_EVENTS"
+EVENTS_SUBJECTS = "plugyard.evt.>"
+TELEMETRY_STREAM = "PLUGYARD_TELEMETRY"
+TELEMETRY_SUBJECTS = "plugyard.tel.>"
+
+DUPLICATE_WINDOW_S = 300.0  # at least 2 minutes, as the relay may republish after a crash
+TELEMETRY_MAX_AGE_S = 7 * 24 * 3600.0
+MAX_MESSAGE_BYTES = 1024 * 1024
+
+
+def event_subject(service: str, event_name: str) -> str:
+    return f"plugyard.evt.{service}.{event_name}"
+
+
+def event_type(service: str, event_name: str) -> str:
+    return f"dev.plugyard.{service}.{event_name}"
+
+
+def event_source(service: str) -> str:
+    return f"plugyard/{service}"
+
+
+def rpc_subject(service: str, verb: str) -> str:
+    return f"plugyard.rpc.{service}.{verb}"
+
+
+def stream_configs() -> list[StreamConfig]:
+    return [
+        StreamConfig(
+            name=EVENTS_STREAM,
+            subjects=[EVENTS_SUBJECTS],
+            storage=StorageType.FILE,
+            duplicate_window=DUPLICATE_WINDOW_S,
+            max_msg_size=MAX_MESSAGE_BYTES,
+            discard=DiscardPolicy.OLD,
+        ),
+        StreamConfig(
+            name=TELEMETRY_STREAM,
+            subjects=[TELEMETRY_SUBJECTS],
+            storage=StorageType.FILE,
+            max_age=TELEMETRY_MAX_AGE_S,
+            max_msg_size=MAX_MESSAGE_BYTES,
+            discard=DiscardPolicy.OLD,
+        ),
+    ]
+
+
+async def ensure_streams(js: JetStreamContext) -> None:
+    """Create each stream, or bring an existing one's settings up to date; safe to call from every service."""
+    for config in stream_configs():
+        try:
+            await js.stream_info(config.name)
+        except NotFoundError:
+            await js.add_stream(config)
+        else:
+            await js.update_stream(config)
