@@ -23,7 +23,7 @@ test: setup
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 schemas: setup
-	$(VENV)/bin/python -m plugyard_schemas.generate
+	$(VENV)/bin/python schemas/generate.py
 
 bench: setup
 	$(VENV)/bin/python bench/pipeline.py

@@ -2,28 +2,41 @@
 
 from __future__ import annotations
 
+import logging
+
 import nats
 from nats.aio.client import Client
 
 from plugyard_core import settings
+
+log = logging.getLogger("plugyard.nats")
 
 
 class NatsUnreachable(ConnectionError):
     """No NATS server answered at the configured URL."""
 
 
+async def _log_error(error: Exception) -> None:
+    # nats-py's default callback prints a traceback for every failed attempt; one line is enough.
+    log.warning("nats: %s", error or type(error).__name__)
+
+
 async def connect(name: str, url: str | None = None, *, connect_timeout: float = 2.0, reconnect: bool = True) -> Client:
-    """Connect to NATS; raise NatsUnreachable (with the URL) when nothing answers."""
+    """Connect to NATS; raise NatsUnreachable (with the URL) when nothing answers.
+
+    With `reconnect`, a lost connection is retried forever (services); without it, one attempt (CLI commands).
+    """
     target = url or settings.nats_url()
-    options: dict = {
-        "servers": [target],
-        "name": name,
-        "connect_timeout": connect_timeout,
-        "allow_reconnect": reconnect,
-        "max_reconnect_attempts": -1 if reconnect else 0,
-        "reconnect_time_wait": 0.5,
-    }
     try:
-        return await nats.connect(**options)
+        return await nats.connect(
+            servers=[target],
+            name=name,
+            connect_timeout=connect_timeout,
+            allow_reconnect=reconnect,
+            # nats-py treats 0 as "no limit" when picking a server; 1 means a single attempt.
+            max_reconnect_attempts=-1 if reconnect else 1,
+            reconnect_time_wait=0.5,
+            error_cb=_log_error,
+        )
     except Exception as exc:  # nats raises several unrelated types for "nobody there"
         raise NatsUnreachable(f"cannot reach NATS at {target}: {exc or type(exc).__name__}") from exc

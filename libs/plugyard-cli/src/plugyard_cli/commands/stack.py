@@ -1,0 +1,108 @@
+"""`plugyard up`, `plugyard status`, `plugyard service`: run the stack and ask how it is."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from plugyard_cli.health import StackStatus, collect
+from plugyard_cli.output import EXIT_UNAVAILABLE, EXIT_USAGE, CliError, console, print_json
+from plugyard_cli.supervisor import Supervisor
+from plugyard_core import settings
+from plugyard_core.connection import NatsUnreachable, connect
+from plugyard_core.embedded_nats import EmbeddedNats, free_port, port_is_free
+from plugyard_core.services import SERVICES, service_module
+
+DEFAULT_NATS_PORT = 4222
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Where the stack keeps its data (default ./.plugyard)")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def up(
+    data_dir: DataDir = None,
+    nats_port: Annotated[int | None, typer.Option("--nats-port", min=1, max=65535, help="Port for the embedded nats-server")] = None,
+    nats_url: Annotated[str | None, typer.Option("--nats-url", help="Use this NATS instead of starting one")] = None,
+    no_sync_always: Annotated[bool, typer.Option("--no-sync-always", help="Let nats-server batch fsyncs (faster, can lose acknowledged writes on power loss)")] = False,
+) -> None:
+    """Start the embedded nats-server and every service; Ctrl-C or SIGTERM stops them all."""
+    if nats_port is not None and nats_url is not None:
+        raise CliError("give either --nats-port or --nats-url, not both", code="invalid_request", exit_code=EXIT_USAGE)
+    directory = settings.data_dir(data_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    embedded = None
+    if nats_url is None:
+        port = nats_port or DEFAULT_NATS_PORT
+        if not port_is_free(port):
+            if nats_port is not None:
+                raise CliError(
+                    f"port {port} on 127.0.0.1 is taken: choose a free one with --nats-port, or use the NATS already there with --nats-url nats://127.0.0.1:{port}",
+                    code="unavailable",
+                    exit_code=EXIT_UNAVAILABLE,
+                )
+            port = free_port()
+            console.print(f"port {DEFAULT_NATS_PORT} is taken (another NATS?); the embedded nats-server uses port {port} instead", markup=False)
+        embedded = EmbeddedNats(directory / "nats", port, sync_always=not no_sync_always, log_file=directory / "nats-server.log")
+        nats_url = embedded.url
+    supervisor = Supervisor(directory, nats_url, SERVICES, embedded, say=lambda text: console.print(text, markup=False, highlight=False))
+    code = asyncio.run(supervisor.run())
+    if code:
+        raise typer.Exit(code)
+
+
+def status(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+    """NATS reachable, streams and their counts, each service's health. Exit 0 only when all are healthy."""
+    url = settings.nats_url(data_dir)
+
+    async def gather() -> StackStatus:
+        try:
+            nc = await connect("plugyard-status", url, reconnect=False)
+        except NatsUnreachable:
+            return StackStatus(nats_url=url, nats_ok=False)
+        try:
+            return await collect(nc, url)
+        finally:
+            await nc.close()
+
+    result = asyncio.run(gather())
+    if as_json:
+        print_json(result.to_json())
+    else:
+        show_status(result)
+    if not result.nats_ok:
+        raise typer.Exit(EXIT_UNAVAILABLE)
+    if not result.healthy:
+        raise typer.Exit(1)
+
+
+def show_status(result: StackStatus) -> None:
+    console.print(f"NATS {result.nats_url}: {'[green]reachable[/]' if result.nats_ok else '[red]unreachable[/]'}")
+    if not result.nats_ok:
+        return
+    streams = Table("stream", "messages", "bytes", "consumers")
+    for s in result.streams:
+        streams.add_row(s.name, str(s.messages) if s.exists else "[red]missing[/]", str(s.bytes), str(s.consumers))
+    console.print(streams)
+    services = Table("service", "health", "details")
+    for s in result.services:
+        health = "[green]healthy[/]" if s.healthy else f"[red]{s.error or 'unhealthy'}[/]"
+        services.add_row(s.name, health, ", ".join(f"{k}={v}" for k, v in s.details.items()))
+    console.print(services)
+
+
+def service(
+    name: Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICES)}")],
+    data_dir: DataDir = None,
+) -> None:
+    """Run one service in the foreground (what `plugyard up`, docker-compose and Tilt start)."""
+    if name not in SERVICES:
+        raise CliError(f"unknown service {name!r}: choose one of {', '.join(SERVICES)}", code="invalid_request", exit_code=EXIT_USAGE)
+    if data_dir is not None:
+        os.environ["PLUGYARD_DATA_DIR"] = str(data_dir)
+    os.execv(sys.executable, [sys.executable, "-m", service_module(name)])

@@ -1,0 +1,49 @@
+"""The `plugyard` command: one place that assembles the sub-commands and turns failures into exit codes."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from plugyard_cli.commands import audit, events, stack
+import logging
+
+from plugyard_cli.output import EXIT_INTERNAL, EXIT_USAGE, CliError, report_error
+
+app = typer.Typer(
+    name="plugyard",
+    help="Plugyard: find, check, run and watch third-party plugins.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("up")(stack.up)
+app.command("status")(stack.status)
+app.command("service")(stack.service)
+app.add_typer(events.app, name="events")
+app.add_typer(audit.app, name="audit")
+
+
+def run() -> None:
+    """Console entry point: usage errors exit 64, our errors print one line, never a traceback."""
+    logging.getLogger("plugyard.nats").setLevel(logging.ERROR)  # the CLI reports unreachable NATS itself
+    as_json = "--json" in sys.argv or "--format=json" in sys.argv or ("--format" in sys.argv and "json" in sys.argv)
+    try:
+        code = app(standalone_mode=False)
+    except CliError as error:
+        report_error(error, as_json=as_json)
+        sys.exit(error.exit_code)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except typer.Abort:
+        sys.exit(130)
+    except typer.TyperException as error:  # typer's usage errors
+        report_error(CliError(error.format_message(), code="invalid_request", exit_code=EXIT_USAGE), as_json=as_json)
+        sys.exit(EXIT_USAGE)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as error:  # the last line of defence: one line, exit 70
+        report_error(CliError(f"internal error: {type(error).__name__}: {error}", code="internal", exit_code=EXIT_INTERNAL), as_json=as_json)
+        sys.exit(EXIT_INTERNAL)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,157 @@
+"""`plugyard up`: an embedded nats-server and every service as a child process, restarted with backoff when it dies."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from plugyard_core.connection import NatsUnreachable, connect
+from plugyard_core.embedded_nats import EmbeddedNats
+from plugyard_core.services import service_module
+from plugyard_core.settings import NATS_URL_FILE
+from plugyard_cli.health import service_state
+
+BACKOFF_START_S = 0.5
+BACKOFF_MAX_S = 30.0
+STABLE_AFTER_S = 60.0  # a child that ran this long starts its backoff afresh
+READY_TIMEOUT_S = 60.0
+STOP_GRACE_S = 10.0
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen | None = None
+    started_at: float = 0.0
+    restarts: int = 0
+    backoff: float = BACKOFF_START_S
+    next_start: float = 0.0
+
+    def start(self) -> None:
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(self.argv, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.started_at = time.monotonic()
+
+    def exited(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+
+@dataclass
+class Supervisor:
+    data_dir: Path
+    nats_url: str
+    services: tuple[str, ...]
+    embedded: EmbeddedNats | None = None
+    say: callable = print
+    children: list[Child] = field(default_factory=list)
+
+    def child_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["PLUGYARD_NATS_URL"] = self.nats_url
+        env["PLUGYARD_DATA_DIR"] = str(self.data_dir.resolve())
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        return env
+
+    def start_children(self) -> None:
+        logs = self.data_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        for name in self.services:
+            child = Child(name, [sys.executable, "-m", service_module(name)], self.child_env(), logs / f"{name}.log")
+            child.start()
+            self.children.append(child)
+
+    async def wait_ready(self, stop: asyncio.Event) -> bool:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        pending = set(self.services)
+        nc = await connect("plugyard-up", self.nats_url)
+        try:
+            while pending and not stop.is_set() and time.monotonic() < deadline:
+                for name in sorted(pending):
+                    if (await service_state(nc, name)).healthy:
+                        self.say(f"  {name}: ready")
+                        pending.discard(name)
+                self.restart_dead()
+                if pending:
+                    await asyncio.sleep(0.2)
+        finally:
+            await nc.close()
+        return not pending
+
+    def restart_dead(self) -> None:
+        now = time.monotonic()
+        if self.embedded and self.embedded.process and self.embedded.process.poll() is not None:
+            self.say(f"nats-server exited ({self.embedded.process.returncode}); restarting it")
+            self.embedded.start()
+        for child in self.children:
+            code = child.exited()
+            if code is None:
+                if now - child.started_at > STABLE_AFTER_S:
+                    child.backoff = BACKOFF_START_S
+                continue
+            if child.next_start == 0.0:
+                child.next_start = now + child.backoff
+                self.say(f"{child.name} exited with code {code}; restarting in {child.backoff:.1f} s (log: {child.log_path})")
+                child.backoff = min(child.backoff * 2, BACKOFF_MAX_S)
+            elif now >= child.next_start:
+                child.next_start = 0.0
+                child.restarts += 1
+                child.start()
+
+    def stop_all(self) -> None:
+        for child in self.children:
+            if child.exited() is None:
+                child.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_S
+        for child in self.children:
+            if child.process is None:
+                continue
+            try:
+                child.process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.process.kill()
+                child.process.wait()
+        if self.embedded:
+            self.embedded.stop()
+        (self.data_dir / NATS_URL_FILE).unlink(missing_ok=True)
+
+    async def run(self) -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            if self.embedded:
+                self.embedded.start()
+                self.say(f"nats-server (JetStream, sync always) on {self.nats_url}, store in {self.embedded.data_dir}")
+            (self.data_dir / NATS_URL_FILE).write_text(self.nats_url + "\n")
+            try:
+                probe = await connect("plugyard-up", self.nats_url, reconnect=False)
+                await probe.close()
+            except NatsUnreachable as exc:
+                self.say(f"error: {exc}")
+                return 69
+            self.start_children()
+            if await self.wait_ready(stop):
+                self.say(f"plugyard is up: {len(self.services)} service(s) ready; NATS at {self.nats_url}; Ctrl-C stops")
+            elif not stop.is_set():
+                self.say("warning: not every service became ready; see the logs in " + str(self.data_dir / "logs"))
+            while not stop.is_set():
+                self.restart_dead()
+                try:
+                    await asyncio.wait_for(stop.wait(), 0.5)
+                except asyncio.TimeoutError:
+                    pass
+            self.say("stopping…")
+            return 0
+        finally:
+            self.stop_all()
+            self.say("stopped")

@@ -1,0 +1,91 @@
+"""The runtime every Plugyard service shares: connect, declare streams, serve RPCs, run background loops, stop cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from faststream.nats import NatsBroker, NatsRouter
+from nats.aio.client import Client
+
+from plugyard_core.connection import NatsUnreachable, connect
+from plugyard_core.rpc_server import exception_middleware
+from plugyard_core.streams import ensure_streams, rpc_subject
+from plugyard_schemas.rpc import HealthReply, HealthRequest
+
+log = logging.getLogger("plugyard.service")
+
+BackgroundLoop = Callable[[Client, asyncio.Event], Awaitable[None]]
+HealthDetails = Callable[[], dict]
+
+
+def make_broker(url: str, name: str) -> NatsBroker:
+    return NatsBroker(url, middlewares=[exception_middleware()], name=name, logger=None, connect_timeout=2.0)
+
+
+def health_router(service: str, details: HealthDetails, started: float) -> NatsRouter:
+    router = NatsRouter()
+
+    @router.subscriber(rpc_subject(service, "health"), title=f"{service}.health")
+    async def health(request: HealthRequest) -> HealthReply:
+        info = {"pid": os.getpid(), "uptime_s": round(time.monotonic() - started, 1), **details()}
+        return HealthReply(service=service, healthy=bool(info.pop("healthy", True)), details=info)
+
+    return router
+
+
+@dataclass
+class Service:
+    """One service process: its RPC routers, its background loops (consumers, relays) and a health RPC."""
+
+    name: str
+    nats_url: str
+    routers: list[NatsRouter] = field(default_factory=list)
+    loops: list[BackgroundLoop] = field(default_factory=list)
+    health: HealthDetails = dict
+    on_stop: list[Callable[[], None]] = field(default_factory=list)
+
+    async def _connect_with_retry(self, stop: asyncio.Event) -> Client:
+        delay = 0.2
+        while True:
+            try:
+                return await connect(f"plugyard-{self.name}", self.nats_url)
+            except NatsUnreachable as exc:
+                log.warning("%s; retrying in %.1f s", exc, delay)
+                try:
+                    await asyncio.wait_for(stop.wait(), delay)
+                    raise
+                except asyncio.TimeoutError:
+                    delay = min(delay * 2, 5.0)
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        if stop is None:  # a process of its own: signals stop it; an embedding caller passes its own event
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop.set)
+        nc = await self._connect_with_retry(stop)
+        await ensure_streams(nc.jetstream())
+        broker = make_broker(self.nats_url, f"plugyard-{self.name}-rpc")
+        for router in [*self.routers, health_router(self.name, self.health, time.monotonic())]:
+            broker.include_router(router)
+        await broker.start()
+        tasks = [asyncio.create_task(body(nc, stop), name=f"{self.name}-loop-{i}") for i, body in enumerate(self.loops)]
+        log.info("%s ready on %s", self.name, self.nats_url)
+        print(f"{self.name}: ready", flush=True)
+        stopper = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        failure = next((t.exception() for t in done if t is not stopper and t.exception()), None)
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await broker.stop()
+        await nc.drain()
+        for hook in self.on_stop:
+            hook()
+        if failure:
+            raise failure

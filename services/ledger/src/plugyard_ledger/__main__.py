@@ -1,0 +1,3 @@
+from plugyard_ledger.main import main
+
+main()

@@ -1,0 +1,268 @@
+"""The deploy files at the repo root: docker-compose.yml, Dockerfile, .dockerignore and Tiltfile.
+
+No Docker engine and no Tilt here, so: Debian's `docker-compose` checks the compose file (it parses
+without an engine), a Starlark interpreter evaluates the Tiltfile with Tilt's builtins recorded, and what
+the Tiltfile would run is run from the checkout that `make setup` built.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from plugyard_core.connection import connect
+from plugyard_core.embedded_nats import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES = ["ledger"]
+
+
+# --- docker-compose.yml -------------------------------------------------------------------------
+
+
+def compose_command() -> list[str] | None:
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        return ["docker", "compose"]
+    return None
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    yaml = pytest.importorskip("yaml", reason="PyYAML (a dev dependency) reads docker-compose.yml")
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def named_volume_at(service: dict, compose: dict, target: str) -> str | None:
+    for mount in service.get("volumes", []):
+        source, _, rest = mount.partition(":")
+        if rest.split(":")[0] == target and source in (compose.get("volumes") or {}):
+            return source
+    return None
+
+
+def test_docker_compose_accepts_the_compose_file():
+    command = compose_command()
+    if command is None:
+        pytest.skip("neither docker-compose nor `docker compose` is installed (.ci/run apt-installs docker-compose)")
+    result = subprocess.run([*command, "-f", "docker-compose.yml", "config", "-q"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_each_service_has_a_container_running_it(compose, name):
+    service = compose["services"].get(name)
+    assert service, f"docker-compose.yml has no {name!r} container"
+    assert service["command"] == ["service", name]
+    env = service["environment"]
+    assert env["PLUGYARD_NATS_URL"] == "nats://nats:4222"
+    assert env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+    assert env["POSTGRES_HOST"] == "postgres"
+    assert named_volume_at(service, compose, env["PLUGYARD_DATA_DIR"]), f"{name}'s data dir is not on a named volume"
+    assert {dep: spec["condition"] for dep, spec in service["depends_on"].items()} == {
+        "nats": "service_healthy",
+        "postgres": "service_healthy",
+    }
+    assert service["healthcheck"]["test"] == ["CMD", "plugyard", "status", "--json"]
+
+
+def test_every_build_uses_the_one_dockerfile_and_builds_only_services(compose):
+    builds = {name: spec["build"] for name, spec in compose["services"].items() if "build" in spec}
+    assert sorted(builds) == sorted(SERVICES)
+    for name, build in builds.items():
+        context, dockerfile = (build, "Dockerfile") if isinstance(build, str) else (build.get("context", "."), build.get("dockerfile", "Dockerfile"))
+        assert (ROOT / context).resolve() == ROOT and dockerfile == "Dockerfile", name
+
+
+def test_nats_runs_jetstream_with_every_write_synced(compose, tmp_path):
+    nats = compose["services"]["nats"]
+    version = re.fullmatch(r"nats:(\d+)\.(\d+)[-.\w]*", nats["image"])
+    assert version and (int(version[1]), int(version[2])) >= (2, 12), nats["image"]
+    script = " ".join(nats["entrypoint"] + nats["command"])
+    written = re.search(r"cat > (\S+) <<'EOF'\n(.*?)\nEOF\n", script, re.S)
+    assert written, "the nats container does not write its config"
+    assert f"exec nats-server -c {written[1]}" in script
+    config = written[2]
+    jetstream = re.search(r"^jetstream\s*\{(.*?)^\}", config, re.S | re.M)
+    assert jetstream and re.search(r"^\s*sync_interval:\s*always\s*$", jetstream[1], re.M), config
+    store_dir = re.search(r"^\s*store_dir:\s*(\S+)\s*$", jetstream[1], re.M)
+    assert store_dir and named_volume_at(nats, compose, store_dir[1]), "the JetStream store is not on a named volume"
+    (tmp_path / "nats.conf").write_text(config)
+    check = subprocess.run([str(ROOT / ".venv/bin/nats-server"), "-t", "-c", str(tmp_path / "nats.conf")], capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+
+
+def test_postgres_is_16_with_a_healthcheck_and_a_volume(compose):
+    postgres = compose["services"]["postgres"]
+    assert postgres["image"].split(":")[1].split(".")[0].split("-")[0] == "16"
+    assert postgres["healthcheck"]["test"]
+    assert named_volume_at(postgres, compose, "/var/lib/postgresql/data")
+
+
+# --- Dockerfile and .dockerignore --------------------------------------------------------------
+
+
+def dockerfile() -> list[tuple[str, str]]:
+    text = re.sub(r"\\\n", " ", (ROOT / "Dockerfile").read_text())
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1]) for line in lines]
+
+
+def test_dockerfile_base_install_user_and_entrypoint():
+    steps = dockerfile()
+    assert steps[0] == ("FROM", "python:3.11-slim")
+    syncs = [args for op, args in steps if op == "RUN" and "uv sync" in args]
+    assert syncs and all("--frozen" in args for args in syncs)
+    makefile_uv = re.search(r"uv==[\d.]+", (ROOT / "Makefile").read_text())[0]
+    assert any(op == "RUN" and makefile_uv in args for op, args in steps), f"the image does not install {makefile_uv}"
+    users = [args for op, args in steps if op == "USER"]
+    assert users and users[-1] not in ("root", "0")
+    assert [json.loads(args) for op, args in steps if op == "ENTRYPOINT"] == [["plugyard"]]
+
+
+def test_every_path_the_dockerfile_copies_exists():
+    copies = [args for op, args in dockerfile() if op in ("COPY", "ADD")]
+    assert copies
+    for args in copies:
+        parts = json.loads(args) if args.startswith("[") else shlex.split(args)
+        assert not any(p.startswith("--from") for p in parts), "COPY --from is not a path in the repo"
+        sources = [p for p in parts[:-1] if not p.startswith("--")]
+        for source in sources:
+            assert (ROOT / source).exists(), f"COPY {source}: no such path in the repo"
+
+
+def test_dockerignore_keeps_the_host_venv_out_and_the_workspace_in():
+    patterns = {line.strip().rstrip("/") for line in (ROOT / ".dockerignore").read_text().splitlines() if line.strip() and not line.startswith("#")}
+    assert ".venv" in patterns
+    assert not patterns & {"pyproject.toml", "uv.lock", "libs", "services", "schemas"}
+
+
+# --- Tiltfile ------------------------------------------------------------------------------------
+
+
+def as_list(value) -> list:
+    return [value] if isinstance(value, str) else list(value or [])
+
+
+def evaluate_tiltfile(environ: dict[str, str]) -> dict[str, dict]:
+    """Run the Tiltfile as Tilt's Starlark would, with the builtins it uses recording their calls."""
+    starlark = pytest.importorskip("starlark", reason="starlark-pyo3 (a dev dependency) evaluates the Tiltfile")
+    resources: dict[str, dict] = {}
+
+    # Tilt's parameter names, so that a misspelt one fails here as it would in Tilt.
+    def local_resource(name, cmd="", deps=(), resource_deps=(), ignore=(), serve_cmd="", env=None, serve_env=None, readiness_probe=None, labels=()):
+        assert name not in resources, f"two resources named {name!r}"
+        resources[name] = {
+            "cmd": cmd, "serve_cmd": serve_cmd, "deps": as_list(deps), "resource_deps": as_list(resource_deps),
+            "env": env or {}, "serve_env": serve_env or {}, "readiness_probe": readiness_probe,
+        }
+
+    def probe(initial_delay_secs=0, timeout_secs=1, period_secs=10, success_threshold=1, failure_threshold=3, exec=None, http_get=None, tcp_socket=None):
+        return {"exec": exec, "http_get": http_get, "tcp_socket": tcp_socket}
+
+    def tcp_socket_action(port, host="localhost"):
+        assert isinstance(port, int)
+        return {"port": port, "host": host}
+
+    module = starlark.Module()
+    for builtin in (local_resource, probe, tcp_socket_action):
+        module.add_callable(builtin.__name__, builtin)
+    module.add_callable("_getenv", lambda key, default=None: environ.get(key, default))
+    # Tilt's dialect (go.starlark.net as Tilt sets it up): top-level for/if allowed, no f-strings.
+    dialect = starlark.Dialect.standard()
+    dialect.enable_top_level_stmt = True
+    builtins = starlark.Globals.extended_by([starlark.LibraryExtension.StructType])
+    starlark.eval(module, starlark.parse("prelude", "os = struct(getenv = _getenv)", dialect), builtins)
+    starlark.eval(module, starlark.parse("Tiltfile", (ROOT / "Tiltfile").read_text(), dialect), builtins)
+    return resources
+
+
+def argv(command: str | list[str]) -> list[str]:
+    return shlex.split(command) if isinstance(command, str) else list(command)
+
+
+def test_tiltfile_runs_setup_then_nats_then_each_service():
+    resources = evaluate_tiltfile({})
+    assert sorted(resources) == sorted(["setup", "nats", *SERVICES])
+    assert resources["setup"]["cmd"] == "make setup"
+    assert resources["nats"]["resource_deps"] == ["setup"]
+    assert resources["nats"]["readiness_probe"]["tcp_socket"]["port"] == 4222
+    for name in SERVICES:
+        service = resources[name]
+        assert service["serve_cmd"] == f".venv/bin/plugyard service {name}"
+        assert set(service["resource_deps"]) == {"setup", "nats"}
+        assert service["serve_env"]["PLUGYARD_NATS_URL"] == "nats://127.0.0.1:4222"
+        assert f"services/{name}/src" in service["deps"]
+        for dep in service["deps"]:
+            assert (ROOT / dep).is_dir(), f"{name} watches {dep}, which does not exist"
+
+
+def test_tiltfile_nats_port_can_be_overridden():
+    resources = evaluate_tiltfile({"PLUGYARD_NATS_PORT": "4333"})
+    assert resources["nats"]["readiness_probe"]["tcp_socket"]["port"] == 4333
+    assert {resources[name]["serve_env"]["PLUGYARD_NATS_URL"] for name in SERVICES} == {"nats://127.0.0.1:4333"}
+
+
+def test_every_command_the_tiltfile_runs_exists():
+    for name, resource in evaluate_tiltfile({}).items():
+        for command in (resource["cmd"], resource["serve_cmd"]):
+            if not command:
+                continue
+            program = argv(command)[0]
+            path = ROOT / program if "/" in program else shutil.which(program)
+            assert path and Path(path).is_file() and os.access(path, os.X_OK), f"{name} runs {program}, which does not exist (make setup?)"
+
+
+def test_tiltfile_setup_and_services_start():
+    resources = evaluate_tiltfile({})
+    dry_run = subprocess.run(["make", "-n", "setup"], cwd=ROOT, capture_output=True, text=True)
+    assert dry_run.returncode == 0, dry_run.stderr
+    for name in SERVICES:
+        command = argv(resources[name]["serve_cmd"])
+        result = subprocess.run([str(ROOT / command[0]), *command[1:], "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+
+
+def test_tiltfile_nats_starts_jetstream_syncing_every_write(tmp_path):
+    port = free_port()
+    resources = evaluate_tiltfile({"PLUGYARD_DATA_DIR": str(tmp_path), "PLUGYARD_NATS_PORT": str(port)})
+    nats = resources["nats"]
+    subprocess.run(argv(nats["cmd"]), cwd=ROOT, check=True, timeout=60)
+    assert re.search(r"sync_interval:\s*always", (tmp_path / "nats" / "nats-server.conf").read_text())
+    url = resources[SERVICES[0]]["serve_env"]["PLUGYARD_NATS_URL"]
+    assert (tmp_path / "nats.url").read_text().strip() == url
+    server = subprocess.Popen(argv(nats["serve_cmd"]), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            assert server.poll() is None, f"nats-server exited with {server.returncode}"
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, f"nats-server did not listen on {port}"
+                time.sleep(0.05)
+
+        async def jetstream_account() -> None:
+            nc = await connect("test-tiltfile", url, reconnect=False)
+            try:
+                await nc.jetstream().account_info()
+            finally:
+                await nc.close()
+
+        asyncio.run(jetstream_account())
+        assert (tmp_path / "nats" / "jetstream").is_dir()
+    finally:
+        server.terminate()
+        server.wait(10)
