@@ -122,3 +122,11 @@ async def test_sql_errors_are_typed(ledger, nc):
     assert broken.value.code == "invalid_request" and "no_such_column" in broken.value.message
     reply = await nc.request(rpc_subject("ledger", "sql"), json.dumps({"sql": "x" * 200_001}).encode(), timeout=5)
     assert json.loads(reply.data)["error"]["code"] == "invalid_request"
+
+
+async def test_nan_and_infinity_in_data_are_rejected_not_retried(ledger, nc):
+    js = nc.jetstream()
+    await js.publish("plugyard.evt.acme.Nan", b'{"specversion":"1.0","id":"n1","source":"acme/nan","type":"t","data":{"x":NaN}}')
+    await js.publish("plugyard.evt.acme.Nan", json.dumps(cloudevent("acme/nan", 2)).encode())
+    await wait_count(nc, "source = 'acme/nan'", 1)
+    await wait_count(nc, "type = 'dev.plugyard.ledger.MessageRejected' AND subject = 'plugyard.evt.acme.Nan'", 1)

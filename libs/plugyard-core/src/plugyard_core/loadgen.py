@@ -19,7 +19,13 @@ from plugyard_core.outbox import OutboxRelay
 from plugyard_core.streams import ensure_streams
 
 SERVICE = "loadgen"
+CONNECT_WAIT_S = 10.0
 PORTS = ("Rotterdam", "Hamburg", "Antwerp", "Felixstowe", "Valencia", "Piraeus", "Gdansk", "Genoa")
+
+
+def check_load(n_events: int, n_aggregates: int, per_save: int) -> None:
+    if n_events < 0 or n_aggregates < 1 or per_save < 1:
+        raise ValueError("need events >= 0, aggregates >= 1 and per-save >= 1")
 
 
 class Shipment(Aggregate):
@@ -40,8 +46,7 @@ class LoadGenerator(PlugyardApplication):
 
     def record(self, n_events: int, n_aggregates: int, per_save: int) -> int:
         """Record `n_events` across `n_aggregates` shipments (round robin), `per_save` events per transaction."""
-        if n_events < 0 or n_aggregates < 1 or per_save < 1:
-            raise ValueError("need events >= 0, aggregates >= 1 and per_save >= 1")
+        check_load(n_events, n_aggregates, per_save)
         shipments: list[Shipment] = []
         unsaved: dict[UUID, Shipment] = {}
         unsaved_events = 0
@@ -65,10 +70,11 @@ class LoadGenerator(PlugyardApplication):
 
 async def record_and_relay(app: LoadGenerator, args: argparse.Namespace) -> dict[str, float | int]:
     """Record in a worker thread while an in-process relay publishes; return when everything is in the stream."""
+    url = args.nats_url or settings.nats_url(args.data_dir)
     try:
-        nc = await connect(f"plugyard-{app.service}-loadgen", args.nats_url or settings.nats_url(args.data_dir))
-    except NatsUnreachable as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        nc = await asyncio.wait_for(connect(f"plugyard-{app.service}-loadgen", url), CONNECT_WAIT_S)
+    except (NatsUnreachable, asyncio.TimeoutError):
+        print(f"error: cannot reach NATS at {url}", file=sys.stderr)
         raise SystemExit(69) from None
     try:
         js = nc.jetstream()
@@ -108,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--relay", action="store_true", help="also publish everything recorded, in-process")
     args = parser.parse_args(argv)
     try:
+        check_load(args.events, args.aggregates, args.per_save)
         app = LoadGenerator(service=args.service, data_dir=args.data_dir)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

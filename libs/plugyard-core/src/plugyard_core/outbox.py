@@ -316,10 +316,19 @@ def load_application(app_topic: str, service: str, data_dir: Path | None) -> App
 
 
 async def connect_until_stopped(name: str, url: str, stop: asyncio.Event) -> Client | None:
+    """Connect, retrying while NATS is unreachable; None when `stop` is set first."""
     delay = 0.2
     while not stop.is_set():
+        attempt = asyncio.ensure_future(connect(name, url))
+        stopped = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({attempt, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        if not attempt.done():
+            attempt.cancel()
+            await asyncio.gather(attempt, return_exceptions=True)
+            return None
         try:
-            return await connect(name, url)
+            return attempt.result()
         except NatsUnreachable as exc:
             log.warning("%s; retrying in %.1f s", exc, delay)
             await _sleep_unless_stopped(stop, delay)

@@ -33,8 +33,8 @@ def decode(delivered: Delivered) -> IncomingEvent | IncomingRejection:
     except ValidationError as exc:
         return reject(f"not a CloudEvent: {describe_validation_error(exc)}")
     try:
-        extensions_json = json.dumps(event.extensions(), sort_keys=True, separators=(",", ":"))
-        data_json = json.dumps(event.data, sort_keys=True, separators=(",", ":"))
+        extensions_json = json.dumps(event.extensions(), sort_keys=True, separators=(",", ":"), allow_nan=False)
+        data_json = json.dumps(event.data, sort_keys=True, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
         return reject(f"not a CloudEvent: {exc}")
     return IncomingEvent(

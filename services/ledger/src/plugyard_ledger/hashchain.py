@@ -1,10 +1,11 @@
 """The ledger's hash chain: how a row's content is encoded, hashed and linked to the row before it.
 
-`hash = sha256(utf8(prev_hash + encoding))`, where `encoding` concatenates the row's content columns in
-`CONTENT_COLUMNS` order, each written as `i<decimal>;` (an integer), `s<length>:<text>` (a string; the
-length counts Unicode code points) or `~` (NULL). Every field says where it ends, so no two different rows
-share an encoding. Timestamps are integers: microseconds since the Unix epoch (UTC), which is exactly what
-DuckDB's `epoch_us` gives back at verify time, whatever the session time zone. JSON columns are hashed as
+`hash = sha256(utf8(prev_hash + encoding))`, the first row's prev_hash being 64 zeros. `encoding` concatenates
+the row's content columns in chain order (row_no, stream_seq, nats_subject, id, source, type, subject, time,
+data, extensions, recorded_at), each written as `i<decimal>;` (an integer), `s<length>:<text>` (a string;
+the length counts Unicode code points) or `~` (NULL). Every field says where it ends, so no two different
+rows share an encoding. Timestamps are integers, microseconds since the Unix epoch, which is exactly what
+DuckDB's `epoch_us` gives back at verify time whatever the session time zone. JSON columns are hashed as
 the text stored.
 """
 
@@ -17,20 +18,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 GENESIS_HASH = "0" * 64
-
-CONTENT_COLUMNS = (
-    "row_no",
-    "stream_seq",
-    "nats_subject",
-    "id",
-    "source",
-    "type",
-    "subject",
-    "time",
-    "data",
-    "extensions",
-    "recorded_at",
-)
 
 # The select list that gives back a stored row's content exactly as it was hashed, plus its links.
 CONTENT_SELECT = (
@@ -52,7 +39,7 @@ def epoch_micros(moment: datetime | None) -> int | None:
 
 
 def row_hash(prev_hash: str, content: tuple[int | str | None, ...]) -> str:
-    """The hash of one row, given the hash before it and its content in `CONTENT_COLUMNS` order.
+    """The hash of one row, given the hash before it and its content columns in chain order.
 
     Raises UnicodeEncodeError for text that has no UTF-8 form (lone surrogates).
     """
@@ -93,7 +80,7 @@ class ChainChecker:
                 return ChainBreak(row_no, row_id, source, "prev_hash does not link")
             if row_no != self.last_row_no + 1:
                 return ChainBreak(row_no, row_id, source, f"row_no is not contiguous (expected {self.last_row_no + 1})")
-            if row_hash(prev_hash, tuple(content)) != stored_hash:
+            if row_hash(prev_hash, content) != stored_hash:
                 return ChainBreak(row_no, row_id, source, "hash mismatch")
             self.last_row_no = row_no
             self.last_hash = stored_hash

@@ -32,7 +32,8 @@ def segment_range(path: Path) -> tuple[int, int] | None:
 
 
 def _portable(table: pa.Table) -> pa.Table:
-    """Fix what would otherwise depend on the session: JSON columns typed as JSON, timestamps in UTC."""
+    """Fix what would otherwise vary between runs: JSON columns typed as JSON, timestamps in UTC, one chunk
+    per column (so the same rows always make the same file)."""
     fields = []
     for field in table.schema:
         if field.name in JSON_COLUMNS:
@@ -40,7 +41,7 @@ def _portable(table: pa.Table) -> pa.Table:
         elif field.name in TIMESTAMP_COLUMNS:
             field = field.with_type(pa.timestamp("us", tz="UTC"))
         fields.append(field)
-    return table.cast(pa.schema(fields))
+    return table.cast(pa.schema(fields)).combine_chunks()
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -53,8 +54,9 @@ def _fsync_directory(directory: Path) -> None:
 
 def write_segment(directory: Path, first_row_no: int, last_row_no: int, rows: pa.Table) -> Path:
     """Write rows `first..last` as a segment; the same rows always give the same file."""
-    if rows.num_rows != last_row_no - first_row_no + 1:
-        raise ValueError(f"segment {first_row_no}..{last_row_no} needs {last_row_no - first_row_no + 1} rows, got {rows.num_rows}")
+    expected = last_row_no - first_row_no + 1
+    if rows.num_rows != expected:
+        raise ValueError(f"segment {first_row_no}..{last_row_no} needs {expected} rows, got {rows.num_rows}")
     directory.mkdir(parents=True, exist_ok=True)
     final = directory / segment_name(first_row_no, last_row_no)
     temp = directory / f"{_TEMP_PREFIX}{final.name}"

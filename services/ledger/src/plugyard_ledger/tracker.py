@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from plugyard_core.consumer import Delivered, Rejected
 from plugyard_ledger.decoding import decode
-from plugyard_ledger.warehouse import IncomingEvent, IncomingRejection, Warehouse
+from plugyard_ledger.warehouse import IncomingEvent, IncomingRejection, InvalidEvent, Warehouse
 
 
 class WarehouseTracker:
@@ -17,13 +17,20 @@ class WarehouseTracker:
     def process(self, batch: list[Delivered]) -> list[Rejected]:
         events: list[IncomingEvent] = []
         rejections: list[IncomingRejection] = []
-        rejected: list[Rejected] = []
         for delivered in batch:
             decoded = decode(delivered)
-            if isinstance(decoded, IncomingRejection):
-                rejections.append(decoded)
-                rejected.append(Rejected(delivered=delivered, reason=decoded.reason))
-            else:
-                events.append(decoded)
-        self.warehouse.append(events, rejections, batch[-1].stream_seq)
-        return rejected
+            (rejections if isinstance(decoded, IncomingRejection) else events).append(decoded)
+        raw = {d.stream_seq: d for d in batch}
+        while True:
+            try:
+                self.warehouse.append(events, rejections, batch[-1].stream_seq)
+                break
+            except InvalidEvent as exc:
+                # The warehouse's stricter checks refused one event: it becomes a rejection, the batch goes on.
+                culprit = next((e for e in events if e.stream_seq == exc.stream_seq), None)
+                if culprit is None:
+                    raise
+                events.remove(culprit)
+                delivered = raw[culprit.stream_seq]
+                rejections.append(IncomingRejection(culprit.stream_seq, delivered.subject, f"not storable: {exc.problem}", delivered.data))
+        return [Rejected(delivered=raw[r.stream_seq], reason=r.reason) for r in rejections]

@@ -316,7 +316,9 @@ class Warehouse:
         with self._reader() as cursor:
             return _first_row(cursor, "SELECT count(*) FROM events")[0]
 
-    def query(self, sql: str, *, max_rows: int = 10_000, timeout: float | None = DEFAULT_QUERY_TIMEOUT_S) -> QueryResult:
+    def query(
+        self, sql: str, *, max_rows: int = 10_000, timeout: float | None = DEFAULT_QUERY_TIMEOUT_S
+    ) -> QueryResult:
         """Run read-only audit SQL: the result of its last statement, at most `max_rows` rows of it.
 
         Raises QueryRefused for anything but SELECT (or EXPLAIN of one), QueryFailed when DuckDB cannot
@@ -326,10 +328,11 @@ class Warehouse:
             raise ValueError("max_rows must be at least 1")
         with self._reader() as cursor:
             statements = _read_only_statements(cursor, sql)
-            timer = threading.Timer(timeout, cursor.interrupt) if timeout else None
+            timer = threading.Timer(timeout, _interrupt_quietly, [cursor]) if timeout else None
             cursor.begin()  # never committed: whatever a statement might change is rolled back
             try:
                 if timer:
+                    timer.daemon = True
                     timer.start()
                 for statement in statements:
                     cursor.execute(statement)
@@ -432,6 +435,13 @@ def _first_row(cursor: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | 
     # Fetching everything finishes the result; DuckDB 2.0 refuses other work on a cursor with one open.
     rows = cursor.execute(sql, params).fetchall()
     return rows[0] if rows else None
+
+
+def _interrupt_quietly(cursor: duckdb.DuckDBPyConnection) -> None:
+    try:
+        cursor.interrupt()
+    except duckdb.Error:
+        pass  # the query ended and its cursor closed as the time ran out
 
 
 def _rollback_quietly(cursor: duckdb.DuckDBPyConnection) -> None:
