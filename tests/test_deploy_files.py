@@ -22,9 +22,11 @@ import pytest
 
 from plugyard_core.connection import connect
 from plugyard_core.embedded_nats import free_port
+from plugyard_core.services import SERVICES as PLATFORM_SERVICES
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVICES = ["ledger"]
+# Every service of the platform must have its container and its Tilt resource: adding one fails here until it does.
+SERVICES = list(PLATFORM_SERVICES)
 
 
 # --- docker-compose.yml -------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from eventsourcing.domain import Aggregate, event
 from nats.js import JetStreamContext
 
 from plugyard_core.eventstore import PlugyardApplication
-from plugyard_core.loadgen import LoadGenerator
+from plugyard_core.loadgen import LoadGenerator, Shipment
 from plugyard_core.outbox import OutboxRelay, RelayError
 from plugyard_core.streams import EVENTS_STREAM, ensure_streams
 from plugyard_schemas.cloudevent import CloudEvent
@@ -101,6 +101,17 @@ async def test_event_names_data_and_subject_hook(sqlite_only: None, data_dir: Pa
     assert body["data"] == {"name": "weather", "summary": "Forecasts"}
     assert json.loads(yanked.data)["data"] == {"reason": "CVE-2026-1"}
     assert json.loads(yanked.data)["aggregateversion"] == 2
+    app.close()
+
+
+async def test_batches_larger_than_the_pipeline_are_confirmed_in_parts(
+    sqlite_only: None, data_dir: Path, js: JetStreamContext
+) -> None:
+    app = LoadGenerator(data_dir=data_dir)
+    app.save(*[Shipment(reference=f"S{i}-" + "x" * 8000, origin="Genoa") for i in range(400)])  # ~3.3 MB
+    assert await OutboxRelay(app, js, service="loadgen", batch_size=400).run_once() == 400
+    msgs = await stream_messages(js)
+    assert [json.loads(m.data)["data"]["reference"].split("-")[0] for m in msgs] == [f"S{i}" for i in range(400)]
     app.close()
 
 

@@ -163,3 +163,45 @@ def test_default_port_taken_picks_a_free_one_and_says_so(tmp_path):
         process.wait(30)
         if holder:
             holder.close()
+
+
+def readme_duckdb_snippet() -> str:
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+    return next(b for b in blocks if "import duckdb" in b)
+
+
+def test_readme_duckdb_snippet_reads_segments_while_the_service_runs(stack, tmp_path):
+    for n in range(3):
+        stack.cli_json("events", "publish", "plugyard.evt.acme.Seg", "--type", "com.acme.Seg", "--source", "acme/segments", "--data", str(n))
+    stack.wait_for("SELECT count(*) FROM events WHERE source = 'acme/segments'", 3)
+    script = tmp_path / "own_session.py"
+    script.write_text(readme_duckdb_snippet().replace(".plugyard/", f"{stack.data_dir}/") + "\nprint('SEGMENT-COUNT', con.execute(\"SELECT count(*) FROM events WHERE source = 'acme/segments'\").fetchall()[0][0])\n")
+    deadline = time.monotonic() + 30  # segments are sealed at least every 10 s
+    while True:
+        done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+        if done.returncode == 0 and "SEGMENT-COUNT 3" in done.stdout:
+            break
+        assert time.monotonic() < deadline, done.stdout + done.stderr
+        time.sleep(1)
+
+
+def test_verify_names_the_first_tampered_row(tmp_path):
+    import duckdb
+
+    stack = start_stack(tmp_path)
+    for n in range(5):
+        stack.cli_json("events", "publish", "plugyard.evt.acme.T", "--type", "com.acme.T", "--source", "acme/tamper", "--id", f"t{n}", "--data", str(n))
+    stack.wait_for("SELECT count(*) FROM events WHERE source = 'acme/tamper'", 5)
+    row_no = stack.sql("SELECT row_no FROM events WHERE id = 't2'")[0][0]
+    assert stack.stop() == 0
+    with duckdb.connect(str(stack.data_dir / "ledger" / "warehouse.duckdb")) as con:
+        con.execute("UPDATE events SET data = '99' WHERE id = 't2'")
+    restarted = start_stack(tmp_path)  # the same data dir, a new port
+    try:
+        done = restarted.cli("audit", "verify")
+        assert done.returncode == 1
+        assert f"row {row_no}" in done.stdout and "t2" in done.stdout
+        as_json = json.loads(restarted.cli("audit", "verify", "--json").stdout)
+        assert as_json["ok"] is False and as_json["first_broken_row"] == row_no and as_json["broken_id"] == "t2"
+    finally:
+        restarted.stop()

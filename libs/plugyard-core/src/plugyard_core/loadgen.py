@@ -15,7 +15,7 @@ from eventsourcing.domain import Aggregate, event
 from plugyard_core import settings
 from plugyard_core.connection import NatsUnreachable, connect
 from plugyard_core.eventstore import PlugyardApplication
-from plugyard_core.outbox import OutboxRelay
+from plugyard_core.outbox import OutboxRelay, UsageParser
 from plugyard_core.streams import ensure_streams
 
 SERVICE = "loadgen"
@@ -104,7 +104,7 @@ async def record_and_relay(app: LoadGenerator, args: argparse.Namespace) -> dict
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m plugyard_core.loadgen", description="Record synthetic events.")
+    parser = UsageParser(prog="python -m plugyard_core.loadgen", description="Record synthetic events.")
     parser.add_argument("--service", default=SERVICE)
     parser.add_argument("--events", type=int, required=True)
     parser.add_argument("--aggregates", type=int, default=100)
@@ -126,9 +126,6 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             app.record(args.events, args.aggregates, args.per_save)
             report = {"record_s": round(time.perf_counter() - started, 3)}
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 64
     finally:
         app.close()
     record_s = float(report["record_s"])

@@ -39,6 +39,7 @@ from plugyard_core.streams import EVENTS_STREAM, ensure_streams, event_source, e
 log = logging.getLogger("plugyard.outbox")
 
 MSG_ID_HEADER = "Nats-Msg-Id"
+PIPELINE_BYTES = 1024 * 1024  # half nats-py's default 2 MiB pending buffer
 # Attributes of an eventsourcing event that travel elsewhere in the envelope, or are Python-internal.
 ENVELOPE_FIELDS = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
 
@@ -168,10 +169,9 @@ class PipelinedPublisher:
         self._first_error = None
         self._received = 0
         self._awaited = 0
-        self._all_acked.clear()
         reply_prefix = f"{self._inbox}.{self._generation}."
         sub = await self.nc.subscribe(reply_prefix + "*", cb=self._on_ack)
-        issued = 0
+        issued = awaited = unconfirmed_bytes = 0
         try:
             for index, message in enumerate(batch):
                 # Publishing into the reconnect buffer would store later events before the ones lost in
@@ -190,21 +190,36 @@ class PipelinedPublisher:
                     self._first_error = self._first_error or (str(exc) or type(exc).__name__)
                     break
                 issued += 1
-            self._awaited = issued  # from here on, the last ack sets _all_acked
-            if issued and self._received < issued:
-                try:
-                    await asyncio.wait_for(self._all_acked.wait(), self.ack_timeout)
-                except asyncio.TimeoutError:
-                    self._first_error = self._first_error or f"no ack within {self.ack_timeout} s"
+                unconfirmed_bytes += len(message.payload)
+                # Past nats-py's pending-buffer size a publish flushes mid-batch; a disconnect then could
+                # keep a later part for the reconnect while losing an earlier one. Confirming every
+                # PIPELINE_BYTES keeps whatever reaches the stream a prefix of what was sent.
+                if unconfirmed_bytes >= PIPELINE_BYTES:
+                    unconfirmed_bytes, awaited = 0, issued
+                    if not await self._all_acknowledged(issued):
+                        break
+            if issued > awaited:
+                await self._all_acknowledged(issued)
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
         acked = 0
-        for outcome in self._outcomes[: self._awaited]:
+        for outcome in self._outcomes[:issued]:
             if not outcome:
                 break
             acked += 1
         return acked, self._first_error
+
+    async def _all_acknowledged(self, issued: int) -> bool:
+        self._awaited = issued  # while we wait, the ack that completes `issued` sets the event
+        self._all_acked.clear()
+        if self._received < issued:
+            try:
+                await asyncio.wait_for(self._all_acked.wait(), self.ack_timeout)
+            except asyncio.TimeoutError:
+                self._first_error = self._first_error or f"no ack within {self.ack_timeout} s"
+        self._awaited = 0
+        return self._first_error is None
 
     async def _on_ack(self, msg: Msg) -> None:
         _, generation, index_text = msg.subject.rsplit(".", 2)
@@ -350,7 +365,7 @@ async def serve(app: Application, service: str, nats_url: str, stop: asyncio.Eve
         await nc.close()
 
 
-class _Parser(argparse.ArgumentParser):
+class UsageParser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # sysexits EX_USAGE rather than argparse's 2
         self.print_usage(sys.stderr)
         print(f"{self.prog}: error: {message}", file=sys.stderr)
@@ -358,7 +373,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _Parser(prog="python -m plugyard_core.outbox", description="Relay a service's events to JetStream.")
+    parser = UsageParser(prog="python -m plugyard_core.outbox", description="Relay a service's events to JetStream.")
     parser.add_argument("--app", required=True, help="the application class, module:ClassName")
     parser.add_argument("--service", required=True)
     parser.add_argument("--data-dir", type=Path, default=None)
