@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from plugyard_core.connection import connect
+from plugyard_core.embedded_nats import EmbeddedNats, free_port
 from plugyard_core.loadgen import LoadGenerator, Shipment
 from plugyard_core.rpc import RpcError, call
 from plugyard_core.streams import rpc_subject
@@ -159,7 +160,17 @@ async def test_relay_and_ledger_killed_at_random(nats_server, tmp_path, seeded):
         ledger.stop()
 
 
-async def test_nats_server_killed_at_random(nats_server, tmp_path, seeded):
+@pytest.fixture
+def synced_nats_server(tmp_path):
+    """As `plugyard up` runs it: every write fsynced, so a SIGKILL loses nothing the server acknowledged."""
+    server = EmbeddedNats(data_dir=tmp_path / "synced-nats", port=free_port(), sync_always=True, log_file=tmp_path / "nats.log")
+    server.start()
+    yield server
+    server.stop()
+
+
+async def test_nats_server_killed_at_random(synced_nats_server, tmp_path, seeded):
+    nats_server = synced_nats_server
     data_dir, log = tmp_path / "data", tmp_path / "children.log"
     ledger, relay = children(nats_server.url, data_dir, log)
     ledger.start()

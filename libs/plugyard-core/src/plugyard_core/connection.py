@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import nats
@@ -40,3 +41,16 @@ async def connect(name: str, url: str | None = None, *, connect_timeout: float =
         )
     except Exception as exc:  # nats raises several unrelated types for "nobody there"
         raise NatsUnreachable(f"cannot reach NATS at {target}: {exc or type(exc).__name__}") from exc
+
+
+async def connect_until_stopped(name: str, url: str, stop: asyncio.Event) -> Client | None:
+    """Connect (a lost connection is retried forever afterwards); None when `stop` is set before NATS answers."""
+    attempt = asyncio.ensure_future(connect(name, url))
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({attempt, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if not attempt.done():
+        attempt.cancel()
+        await asyncio.gather(attempt, return_exceptions=True)
+        return None
+    return attempt.result()

@@ -32,7 +32,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from plugyard_core import settings
-from plugyard_core.connection import NatsUnreachable, connect
+from plugyard_core.connection import connect_until_stopped
 from plugyard_core.eventstore import PlugyardApplication, application_env, check_service_name
 from plugyard_core.streams import EVENTS_STREAM, ensure_streams, event_source, event_subject, event_type
 
@@ -328,27 +328,6 @@ def load_application(app_topic: str, service: str, data_dir: Path | None) -> App
     if issubclass(app_class, PlugyardApplication):
         return app_class(service=service, data_dir=data_dir)
     return app_class(env=application_env(service, data_dir))
-
-
-async def connect_until_stopped(name: str, url: str, stop: asyncio.Event) -> Client | None:
-    """Connect, retrying while NATS is unreachable; None when `stop` is set first."""
-    delay = 0.2
-    while not stop.is_set():
-        attempt = asyncio.ensure_future(connect(name, url))
-        stopped = asyncio.ensure_future(stop.wait())
-        await asyncio.wait({attempt, stopped}, return_when=asyncio.FIRST_COMPLETED)
-        stopped.cancel()
-        if not attempt.done():
-            attempt.cancel()
-            await asyncio.gather(attempt, return_exceptions=True)
-            return None
-        try:
-            return attempt.result()
-        except NatsUnreachable as exc:
-            log.warning("%s; retrying in %.1f s", exc, delay)
-            await _sleep_unless_stopped(stop, delay)
-            delay = min(delay * 2, 5.0)
-    return None
 
 
 async def serve(app: Application, service: str, nats_url: str, stop: asyncio.Event) -> None:

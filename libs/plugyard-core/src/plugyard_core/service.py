@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from faststream.nats import NatsBroker, NatsRouter
 from nats.aio.client import Client
 
-from plugyard_core.connection import NatsUnreachable, connect
+from plugyard_core.connection import connect_until_stopped
 from plugyard_core.rpc_server import exception_middleware
 from plugyard_core.streams import ensure_streams, rpc_subject
 from plugyard_schemas.rpc import HealthReply, HealthRequest
@@ -50,26 +50,15 @@ class Service:
     health: HealthDetails = dict
     on_stop: list[Callable[[], None]] = field(default_factory=list)
 
-    async def _connect_with_retry(self, stop: asyncio.Event) -> Client:
-        delay = 0.2
-        while True:
-            try:
-                return await connect(f"plugyard-{self.name}", self.nats_url)
-            except NatsUnreachable as exc:
-                log.warning("%s; retrying in %.1f s", exc, delay)
-                try:
-                    await asyncio.wait_for(stop.wait(), delay)
-                    raise
-                except asyncio.TimeoutError:
-                    delay = min(delay * 2, 5.0)
-
     async def run(self, stop: asyncio.Event | None = None) -> None:
         if stop is None:  # a process of its own: signals stop it; an embedding caller passes its own event
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, stop.set)
-        nc = await self._connect_with_retry(stop)
+        nc = await connect_until_stopped(f"plugyard-{self.name}", self.nats_url, stop)
+        if nc is None:
+            return
         await ensure_streams(nc.jetstream())
         broker = make_broker(self.nats_url, f"plugyard-{self.name}-rpc")
         for router in [*self.routers, health_router(self.name, self.health, time.monotonic())]:
