@@ -63,14 +63,14 @@ class Stack:
         return self.process.returncode
 
 
-def start_stack(tmp_path: Path, *extra: str, ready_timeout: float = 90) -> Stack:
+def start_stack(tmp_path: Path, *extra: str, ready_timeout: float = 90, env: dict[str, str] | None = None) -> Stack:
     port = free_port()
     data_dir = tmp_path / "data"
     log = tmp_path / "up.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
             [PLUGYARD, "up", "--data-dir", str(data_dir), "--nats-port", str(port), *extra],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, env={**os.environ, **(env or {})},
         )
     stack = Stack(data_dir, f"nats://127.0.0.1:{port}", process, log)
     deadline = time.monotonic() + ready_timeout

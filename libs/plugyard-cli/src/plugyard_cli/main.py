@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from plugyard_cli.commands import audit, events, stack
+from plugyard_cli.commands import audit, authoring, events, keys, registry, stack
 import logging
 
 from plugyard_cli.output import EXIT_INTERNAL, EXIT_USAGE, CliError, report_error
@@ -23,6 +23,16 @@ app.command("status")(stack.status)
 app.command("service")(stack.service)
 app.add_typer(events.app, name="events")
 app.add_typer(audit.app, name="audit")
+app.add_typer(keys.app, name="keys")
+app.command("init")(authoring.init)
+app.command("pack")(authoring.pack)
+app.command("publish")(registry.publish)
+app.command("yank")(registry.yank)
+app.command("deprecate")(registry.deprecate)
+app.add_typer(registry.owners_app, name="owners")
+app.command("info")(registry.info)
+app.command("search")(registry.search)
+app.command("resolve")(registry.resolve)
 
 
 def run() -> None:

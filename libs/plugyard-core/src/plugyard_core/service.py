@@ -48,6 +48,7 @@ class Service:
     routers: list[NatsRouter] = field(default_factory=list)
     loops: list[BackgroundLoop] = field(default_factory=list)
     health: HealthDetails = dict
+    on_connect: list[Callable[[Client], None]] = field(default_factory=list)
     on_stop: list[Callable[[], None]] = field(default_factory=list)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
@@ -60,6 +61,8 @@ class Service:
         if nc is None:
             return
         await ensure_streams(nc.jetstream())
+        for hook in self.on_connect:
+            hook(nc)
         broker = make_broker(self.nats_url, f"plugyard-{self.name}-rpc")
         for router in [*self.routers, health_router(self.name, self.health, time.monotonic())]:
             broker.include_router(router)

@@ -1,0 +1,17 @@
+"""plugyard-textkit: text helpers as actions, and as a library for the plugins that require it."""
+
+from plugyard_textkit import text as textlib
+
+ACTIONS = ("normalize", "count")
+
+
+class Plugin:
+    def normalize(self, text: str) -> dict:
+        return {"text": textlib.normalize(text)}
+
+    def count(self, text: str) -> dict:
+        return {
+            "characters": len(textlib.normalize(text)),
+            "words": textlib.word_count(text),
+            "sentences": len(textlib.sentences(text)),
+        }

@@ -1,0 +1,3 @@
+from plugyard_registry.main import main
+
+main()

@@ -1,0 +1,115 @@
+"""The registry's write model: one `Plugin` aggregate per normalized name. Rules only; no I/O.
+
+The aggregate id is derived from the name, so two first publishes of one name collide on version 1 and the
+event store's optimistic concurrency lets only one of them claim it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+PLUGIN_ID_NAMESPACE = uuid5(NAMESPACE_URL, "https://plugyard.dev/plugins")
+
+
+class RegistryRefusal(ValueError):
+    """A command the rules refuse; `code` is the RPC error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def plugin_id(name: str) -> UUID:
+    return uuid5(PLUGIN_ID_NAMESPACE, name)
+
+
+class Plugin(Aggregate):
+    @staticmethod
+    def create_id(name: str, **_: Any) -> UUID:
+        return plugin_id(name)
+
+    @event("PluginRegistered")
+    def __init__(self, name: str, owner: str) -> None:
+        self.name = name
+        self.owners: list[str] = [owner]
+        self.versions: dict[str, dict[str, Any]] = {}
+        self.deprecated: dict[str, Any] | None = None
+
+    def require_owner(self, address: str, action: str) -> None:
+        if address not in self.owners:
+            raise RegistryRefusal("refused", f"{address} may not {action} {self.name}: owners are {', '.join(self.owners)}")
+
+    def publish(
+        self, *, version: str, cid: str, publisher: str, manifest: dict[str, Any], manifest_sha256: str, size: int, sha256: str, published_at: str
+    ) -> bool:
+        """Record a version; False (no event) when the same content is published again."""
+        self.require_owner(publisher, "publish versions of")
+        existing = self.versions.get(version)
+        if existing is not None:
+            if existing["cid"] == cid:
+                return False
+            raise RegistryRefusal(
+                "conflict",
+                f"{self.name} {version} is already published with other content ({existing['cid']}); versions are immutable: publish a new version",
+            )
+        self._version_published(
+            name=self.name, version=version, cid=cid, publisher=publisher, manifest=manifest,
+            manifest_sha256=manifest_sha256, size=size, sha256=sha256, published_at=published_at,
+        )
+        return True
+
+    @event("VersionPublished")
+    def _version_published(
+        self, name: str, version: str, cid: str, publisher: str, manifest: dict[str, Any], manifest_sha256: str, size: int, sha256: str, published_at: str
+    ) -> None:
+        self.versions[version] = {
+            "cid": cid, "publisher": publisher, "status": "pending", "status_reason": "waiting for the scanner", "yanked": False,
+            "manifest": manifest, "manifest_sha256": manifest_sha256, "size": size, "sha256": sha256, "published_at": published_at,
+        }
+
+    def yank(self, *, version: str, reason: str, by: str) -> bool:
+        self.require_owner(by, "yank")
+        if version not in self.versions:
+            raise RegistryRefusal("not_found", f"{self.name} has no version {version}")
+        if self.versions[version]["yanked"]:
+            return False
+        self._version_yanked(name=self.name, version=version, reason=reason, by=by)
+        return True
+
+    @event("VersionYanked")
+    def _version_yanked(self, name: str, version: str, reason: str, by: str) -> None:
+        self.versions[version].update(yanked=True, yank_reason=reason)
+
+    def deprecate(self, *, successor: str | None, reason: str, by: str) -> bool:
+        self.require_owner(by, "deprecate")
+        if successor == self.name:
+            raise RegistryRefusal("invalid_request", f"{self.name} cannot be its own successor")
+        wanted = {"successor": successor, "reason": reason}
+        if self.deprecated == wanted:
+            return False
+        self._plugin_deprecated(name=self.name, successor=successor, reason=reason, by=by)
+        return True
+
+    @event("PluginDeprecated")
+    def _plugin_deprecated(self, name: str, successor: str | None, reason: str, by: str) -> None:
+        self.deprecated = {"successor": successor, "reason": reason}
+
+    def add_owner(self, *, address: str, by: str) -> bool:
+        self.require_owner(by, "add owners to")
+        if address in self.owners:
+            return False
+        self._owner_added(name=self.name, address=address, by=by)
+        return True
+
+    @event("OwnerAdded")
+    def _owner_added(self, name: str, address: str, by: str) -> None:
+        self.owners.append(address)
+
+
+def published_at(record: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(record["published_at"])

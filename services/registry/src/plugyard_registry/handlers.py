@@ -1,0 +1,153 @@
+"""The registry's RPCs. Thin: decode, call the application or a read model, encode; refusals become typed errors."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from typing import Any, TypeVar
+
+from faststream.nats import NatsRouter
+from nats.aio.client import Client
+
+from plugyard_artifacts.signing import SignatureRefused
+from plugyard_core.artifact_store import ArtifactMissing, ArtifactTooLarge, get_artifact
+from plugyard_core.rpc import RpcError
+from plugyard_core.streams import rpc_subject
+from plugyard_registry.application import RegistryApplication
+from plugyard_registry.domain import RegistryRefusal
+from plugyard_registry.release import ReleaseRefused, read_release
+from plugyard_registry.resolver import ResolutionConflict, ResolutionError, resolve
+from plugyard_registry.search import InvalidSearch, SearchQuery
+from plugyard_registry.views import info_reply
+from plugyard_schemas.registry import (
+    DeprecateReply,
+    DeprecateRequest,
+    InfoReply,
+    InfoRequest,
+    OwnerAddReply,
+    OwnerAddRequest,
+    PublishReply,
+    PublishRequest,
+    ResolvedVersion,
+    ResolveReply,
+    ResolveRequest,
+    SearchHit,
+    SearchReply,
+    SearchRequest,
+    YankReply,
+    YankRequest,
+)
+
+SERVICE = "registry"
+T = TypeVar("T")
+
+
+@dataclass
+class RegistryContext:
+    app: RegistryApplication | None
+    nc: Client | None = None
+    # Commands change one application; running them one at a time keeps its read models consistent.
+    lock: asyncio.Lock | None = None
+
+    async def command(self, job: Callable[[], T]) -> T:
+        if self.lock is None:
+            self.lock = asyncio.Lock()
+        async with self.lock:
+            return await refusals_as_errors(asyncio.to_thread(job))
+
+
+async def refusals_as_errors(work: Awaitable[T]) -> T:
+    try:
+        return await work
+    except RegistryRefusal as exc:
+        raise RpcError(exc.code, exc.message) from None
+    except SignatureRefused as exc:
+        raise RpcError("refused", f"signature refused: {exc}") from None
+    except ReleaseRefused as exc:
+        raise RpcError("invalid_request", str(exc)) from None
+    except ValueError as exc:  # statements and queries validate their fields
+        raise RpcError("invalid_request", str(exc)) from None
+
+
+def build_router(ctx: RegistryContext) -> NatsRouter:
+    router = NatsRouter()
+
+    @router.subscriber(rpc_subject(SERVICE, "publish"), title="registry.publish")
+    async def publish(request: PublishRequest) -> PublishReply:
+        """Record a signed version whose archive is already in the object store under its CID."""
+        try:
+            data = await get_artifact(ctx.nc.jetstream(), request.cid)
+        except (ArtifactMissing, ArtifactTooLarge) as exc:
+            raise RpcError("invalid_request", str(exc)) from None
+        release = await refusals_as_errors(asyncio.to_thread(read_release, data, request.cid))
+        plugin, created = await ctx.command(lambda: ctx.app.publish(release, request.publisher, request.signature))
+        record = plugin.versions[release.version]
+        return PublishReply(name=plugin.name, version=release.version, cid=release.cid, status=record["status"], created=created, owners=plugin.owners)
+
+    @router.subscriber(rpc_subject(SERVICE, "yank"), title="registry.yank")
+    async def yank(request: YankRequest) -> YankReply:
+        """Yank a version (signed by an owner): it resolves only when pinned with ==."""
+        changed = await ctx.command(lambda: ctx.app.yank(request.name, request.version, request.reason, request.issued_at, request.signature))
+        return YankReply(name=request.name, version=request.version, changed=changed)
+
+    @router.subscriber(rpc_subject(SERVICE, "deprecate"), title="registry.deprecate")
+    async def deprecate(request: DeprecateRequest) -> DeprecateReply:
+        """Mark a plugin deprecated, optionally naming its successor (signed by an owner)."""
+        changed = await ctx.command(
+            lambda: ctx.app.deprecate(request.name, request.successor, request.reason, request.issued_at, request.signature)
+        )
+        return DeprecateReply(name=request.name, successor=request.successor, changed=changed)
+
+    @router.subscriber(rpc_subject(SERVICE, "owners-add"), title="registry.owners-add")
+    async def owners_add(request: OwnerAddRequest) -> OwnerAddReply:
+        """Add an owner address to a plugin (signed by an existing owner)."""
+        plugin, changed = await ctx.command(lambda: ctx.app.add_owner(request.name, request.address, request.issued_at, request.signature))
+        return OwnerAddReply(name=plugin.name, owners=plugin.owners, changed=changed)
+
+    @router.subscriber(rpc_subject(SERVICE, "info"), title="registry.info")
+    async def info(request: InfoRequest) -> InfoReply:
+        """Versions, status, owners, permissions, dependencies and CID of a plugin."""
+        return info_reply(ctx.app.catalog, request.name, request.version)
+
+    @router.subscriber(rpc_subject(SERVICE, "search"), title="registry.search")
+    async def search(request: SearchRequest) -> SearchReply:
+        """Full-text search with filters and facets over installable versions (or the statuses asked for)."""
+        query = SearchQuery(
+            text=request.text, categories=tuple(request.categories), keywords=tuple(request.keywords),
+            licenses=tuple(request.licenses), authors=tuple(request.authors), publisher=request.publisher,
+            with_permissions=tuple(request.with_permissions), without_permissions=tuple(request.without_permissions),
+            host_version=request.host_version, statuses=tuple(request.statuses) if request.statuses else None,
+            include_yanked=request.include_yanked, sort=request.sort, limit=request.limit, offset=request.offset,
+        )
+        try:
+            result = ctx.app.catalog.index.search(query)
+        except InvalidSearch as exc:
+            raise RpcError("invalid_request", str(exc)) from None
+        hits = [SearchHit.model_validate(hit_fields(hit)) for hit in result.hits]
+        return SearchReply(total=result.total, hits=hits, facets=result.facets)
+
+    @router.subscriber(rpc_subject(SERVICE, "resolve"), title="registry.resolve")
+    async def resolve_(request: ResolveRequest) -> ResolveReply:
+        """Pin a set of requirements to installable versions, dependencies first."""
+        catalog = ctx.app.catalog
+        try:
+            pinned = resolve(request.requirements, catalog, host_version=request.host_version, allow_pending=catalog.allow_pending)
+        except ResolutionConflict as exc:
+            raise RpcError("conflict", exc.message) from None
+        except ResolutionError as exc:
+            raise RpcError("not_found" if type(exc).__name__ in {"UnknownPlugin", "NoInstallableVersion"} else "invalid_request", exc.message) from None
+        return ResolveReply(
+            install_order=[
+                ResolvedVersion(name=c.name, version=str(c.version), cid=c.cid, status=c.status, yanked=c.yanked) for c in pinned
+            ]
+        )
+
+    return router
+
+
+def hit_fields(hit: Any) -> dict[str, Any]:
+    fields = asdict(hit)
+    for key in ("keywords", "categories", "permissions"):
+        fields[key] = list(fields.get(key) or ())
+    return fields

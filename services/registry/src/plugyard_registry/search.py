@@ -1,0 +1,941 @@
+"""The registry's search index: full-text ranking, filters, facets and newest-version collapse over plugin versions.
+
+Two halves:
+- text (`search_text.TextIndex`, Tantivy): BM25 with typo tolerance over the *distinct texts* of versions (most
+  versions of a plugin share one), so status changes, yanks and new versions with an unchanged text never write
+  to Tantivy;
+- catalogue (here, plain Python): every version sits at a bit position ("slot"), and every filterable value has
+  a posting (its slots, with the bitmap as a Python int). A filter is a handful of big-int ANDs/ORs.
+
+Newest-version collapse without touching each version: every plugin owns a block of slots (byte-aligned, a guard
+bit at the top) holding its versions newest first, from the bottom. "The newest matching version of each plugin"
+is then the lowest set bit of each block, which three big-int operations give for all plugins at once:
+`x = matches | guards; reps = x & ~(x - block_starts) & ~guards` (the borrow of `x - block_starts` stops at the
+lowest set bit of each block; the guard keeps it from running into the next one). `total` and the facets are
+popcounts of `reps` ANDed with postings, and a page is read off `reps` in name, time or score order, stopping as
+soon as it is full, so a query costs about the same for 100 versions or 100,000.
+
+Semantics:
+- default statuses: cleared and warned (and pending when `allow_pending`), unyanked; `statuses` replaces the
+  status set literally, `include_yanked` adds yanked versions;
+- single-valued filters (licenses, statuses) match any of the values given; multi-valued ones (categories,
+  keywords, authors, with_permissions) need all of them; without_permissions excludes each;
+- matching is case-insensitive for categories, keywords, licenses, authors (whole entry, its name part or its
+  e-mail) and publisher; facets count the lower-cased category, the license as first written and permission kinds;
+- results: one hit per plugin, its newest matching version (PEP 440; non-PEP 440 strings sort below all others);
+  `total` and `facets` count matching plugins (through that newest matching version), before pagination;
+- sort: relevance (score, then name; without text: newest), name, newest (published_at of the hit, then name).
+
+With a directory, versions are kept in `catalogue.sqlite3` (the source of truth, written on every call) and the
+text index in `text/` (derived, reconciled with the catalogue on open).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from bisect import bisect_left, bisect_right, insort
+from collections import Counter, OrderedDict, deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import chain, compress, repeat
+from operator import lshift, or_
+from pathlib import Path
+from typing import Any
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from plugyard_registry.search_text import FIRST_SCORED, FRESH_MAX, TextIndex, TextMatch, query_words, text_key
+
+STATUSES = ("pending", "cleared", "warned", "quarantined")
+PERMISSION_KINDS = ("network", "filesystem", "subprocess", "env", "native")
+SORTS = ("relevance", "name", "newest")
+MAX_LIMIT = 1000
+MAX_OFFSET = 10_000_000
+MAX_TEXT = 500
+MAX_WORDS = 16
+MAX_VALUES = 50
+RESULT_CACHE = 64
+CACHED_BITMAP_MIN = 32  # postings smaller than this build their bitmap per query instead of keeping it
+BULK = 200  # upsert_many of at least this many drops the bitmaps it touches (rebuilt on the next search)
+SMALL_FACETS = 256  # up to this many plugins, facets are counted hit by hit rather than by popcounts
+FACET_FIELDS = {"cat": "category", "lic": "license", "perm": "permission"}
+
+
+class InvalidSearch(ValueError):
+    """A search query that cannot be run; `field` names the SearchQuery field at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class InvalidDocument(ValueError):
+    """A SearchDocument that cannot be indexed; `field` names the field at fault. Nothing is changed."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+@dataclass(frozen=True)
+class SearchDocument:
+    """One plugin version as search sees it."""
+
+    name: str
+    version: str
+    summary: str
+    description: str
+    keywords: tuple[str, ...]
+    categories: tuple[str, ...]
+    license: str | None
+    authors: tuple[str, ...]
+    publisher: str
+    permissions: tuple[str, ...]
+    host: str
+    status: str
+    yanked: bool
+    published_at: datetime
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    text: str | None = None
+    categories: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    licenses: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+    publisher: str | None = None
+    with_permissions: tuple[str, ...] = ()
+    without_permissions: tuple[str, ...] = ()
+    host_version: str | None = None
+    statuses: tuple[str, ...] | None = None
+    include_yanked: bool = False
+    sort: str = "relevance"
+    limit: int = 20
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    name: str
+    version: str
+    score: float
+    summary: str
+    status: str
+    yanked: bool
+    keywords: tuple[str, ...]
+    categories: tuple[str, ...]
+    license: str | None
+    authors: tuple[str, ...]
+    publisher: str
+    permissions: tuple[str, ...]
+    host: str
+    published_at: datetime
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    total: int
+    hits: list[SearchHit]
+    facets: dict[str, dict[str, int]]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# bitmaps
+
+
+_NONZERO = re.compile(rb"[^\x00]")
+_TOP_BIT = bytes(max(0, b.bit_length() - 1) for b in range(256))
+
+
+def _bitmap(slots: Iterable[int], size: int | None = None) -> int:
+    """The bitmap of `slots` (all below `size` when given)."""
+    if size is None:
+        slots = list(slots)
+        if len(slots) < 16:
+            bits = 0
+            for s in slots:
+                bits |= 1 << s
+            return bits
+        size = max(slots) + 1
+    if not size:
+        return 0
+    flags = bytearray(b"0") * size
+    deque(map(flags.__setitem__, slots, repeat(49)), maxlen=0)  # b"1" at every slot, in C
+    flags.reverse()
+    return int(flags, 2)
+
+
+def _bytes(bits: int) -> bytes:
+    return bits.to_bytes((bits.bit_length() + 7) >> 3, "little")
+
+
+def _one_per_byte(bits: int) -> list[int]:
+    """The set bits of `bits`, ascending, when no byte holds more than one (true of block representatives)."""
+    raw = _bytes(bits)
+    at = list(compress(range(len(raw)), raw))
+    return list(map(or_, map(lshift, at, repeat(3)), map(_TOP_BIT.__getitem__, map(raw.__getitem__, at))))
+
+
+def _has(raw: bytes, slot: int) -> int:
+    i = slot >> 3
+    return raw[i] >> (slot & 7) & 1 if i < len(raw) else 0
+
+
+class _Posting:
+    __slots__ = ("slots", "bits")
+
+    def __init__(self) -> None:
+        self.slots: set[int] = set()
+        self.bits: int | None = None
+
+    def add(self, slot: int) -> None:
+        self.slots.add(slot)
+        if self.bits is not None:
+            self.bits |= 1 << slot
+
+    def discard(self, slot: int) -> None:
+        self.slots.discard(slot)
+        if self.bits is not None:
+            self.bits &= ~(1 << slot)
+
+    def bitmap(self) -> int:
+        if self.bits is not None:
+            return self.bits
+        bits = _bitmap(self.slots)
+        if len(self.slots) >= CACHED_BITMAP_MIN:
+            self.bits = bits
+        return bits
+
+
+def _capacity(versions: int) -> int:
+    """Slots for a plugin block: room to grow by half, a guard bit, a multiple of 8."""
+    return max(8, ((versions + 1) * 3 // 2 + 8) & ~7)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# documents
+
+
+def _version_key(text: str) -> tuple[Any, ...]:
+    try:
+        return (1, Version(text), text)
+    except InvalidVersion:
+        return (0, text, text)
+
+
+def _timestamp(moment: datetime) -> float:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def _strings(doc: SearchDocument, field: str) -> tuple[str, ...]:
+    value = getattr(doc, field)
+    if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+        raise InvalidDocument(field, "expected a sequence of strings")
+    return tuple(value)
+
+
+def _author_aliases(author: str) -> set[str]:
+    """'Jane Doe <jane@example.org>' matches 'jane doe <jane@example.org>', 'jane doe' and 'jane@example.org'."""
+    full = author.strip().lower()
+    aliases = {full}
+    if "<" in full and full.endswith(">"):
+        name, _, email = full[:-1].partition("<")
+        aliases |= {name.strip(), email.strip()}
+    aliases.discard("")
+    return aliases
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    doc: SearchDocument
+    name: str
+    vkey: tuple[Any, ...]
+    tkey: str
+    terms: frozenset[tuple[str, Any]]
+    ts: float
+    permissions: tuple[str, ...]
+    license_key: str
+    license_shown: str
+    facet_terms: tuple[tuple[str, str], ...]
+
+
+def _prepare(doc: SearchDocument) -> _Prepared:
+    if not isinstance(doc, SearchDocument):
+        raise InvalidDocument("document", f"expected a SearchDocument, got {type(doc).__name__}")
+    for field in ("name", "version", "summary", "description", "publisher", "host", "status"):
+        if not isinstance(getattr(doc, field), str):
+            raise InvalidDocument(field, "expected a string")
+    name = canonicalize_name(doc.name.strip())
+    if not name:
+        raise InvalidDocument("name", "empty")
+    if not doc.version.strip():
+        raise InvalidDocument("version", "empty")
+    if doc.status not in STATUSES:
+        raise InvalidDocument("status", f"{doc.status!r} is not one of {', '.join(STATUSES)}")
+    if doc.license is not None and not isinstance(doc.license, str):
+        raise InvalidDocument("license", "expected a string or None")
+    if not isinstance(doc.published_at, datetime):
+        raise InvalidDocument("published_at", "expected a datetime")
+    keywords, categories, authors = (_strings(doc, f) for f in ("keywords", "categories", "authors"))
+    permissions = _strings(doc, "permissions")
+    unknown = set(permissions) - set(PERMISSION_KINDS)
+    if unknown:
+        raise InvalidDocument("permissions", f"unknown kind(s) {sorted(unknown)}; known: {', '.join(PERMISSION_KINDS)}")
+    cats = tuple(dict.fromkeys(c.strip().lower() for c in categories if c.strip()))
+    terms: set[tuple[str, Any]] = {("status", doc.status), ("host", doc.host.strip())}
+    if doc.yanked:
+        terms.add(("yanked", True))
+    terms.update(("cat", c) for c in cats)
+    terms.update(("kw", k.strip().lower()) for k in keywords if k.strip())
+    license = (doc.license or "").strip()
+    if license:
+        terms.add(("lic", license.lower()))
+    terms.update(("author", a) for author in authors for a in _author_aliases(author))
+    terms.add(("pub", doc.publisher.strip().lower()))
+    terms.update(("perm", p) for p in permissions)
+    return _Prepared(
+        doc=doc, name=name, vkey=_version_key(doc.version.strip()), tkey=text_key(name, doc.summary, doc.description, keywords),
+        terms=frozenset(terms), ts=_timestamp(doc.published_at), permissions=tuple(p for p in PERMISSION_KINDS if p in permissions),
+        license_key=license.lower(), license_shown=license,
+        facet_terms=tuple(sorted(t for t in terms if t[0] in FACET_FIELDS)),
+    )
+
+
+def _to_json(doc: SearchDocument) -> str:
+    fields = {k: getattr(doc, k) for k in SearchDocument.__dataclass_fields__}
+    fields["published_at"] = doc.published_at.isoformat()
+    return json.dumps(fields, separators=(",", ":"))
+
+
+def _from_json(text: str) -> SearchDocument:
+    fields = json.loads(text)
+    for key in ("keywords", "categories", "authors", "permissions"):
+        fields[key] = tuple(fields[key])
+    fields["published_at"] = datetime.fromisoformat(fields["published_at"])
+    return SearchDocument(**fields)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# queries
+
+
+@dataclass(frozen=True)
+class _Plan:
+    words: tuple[str, ...]
+    name_exact: str | None
+    statuses: tuple[str, ...]
+    include_yanked: bool
+    all_of: tuple[tuple[str, str], ...]  # (posting field, value): every one needed
+    any_licenses: tuple[str, ...]
+    none_of: tuple[str, ...]  # permission kinds excluded
+    host_version: str | None
+    sort: str
+
+
+def _values(query: SearchQuery, field: str) -> tuple[str, ...]:
+    value = getattr(query, field)
+    if isinstance(value, str) or not isinstance(value, tuple | list) or not all(isinstance(v, str) for v in value):
+        raise InvalidSearch(field, "expected a tuple of strings")
+    if len(value) > MAX_VALUES:
+        raise InvalidSearch(field, f"at most {MAX_VALUES} values")
+    return tuple(dict.fromkeys(v.strip().lower() for v in value if v.strip()))
+
+
+def _plan(query: SearchQuery, allow_pending: bool) -> _Plan:
+    if not isinstance(query, SearchQuery):
+        raise InvalidSearch("query", f"expected a SearchQuery, got {type(query).__name__}")
+    text = query.text
+    if text is not None and not isinstance(text, str):
+        raise InvalidSearch("text", "expected a string")
+    text = (text or "").strip()
+    if len(text) > MAX_TEXT:
+        raise InvalidSearch("text", f"at most {MAX_TEXT} characters")
+    words = tuple(query_words(text, MAX_WORDS)) if text else ()
+    name_exact = canonicalize_name(text) if words else None
+    for field, top in (("limit", MAX_LIMIT), ("offset", MAX_OFFSET)):
+        value = getattr(query, field)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0 or value > top:
+            raise InvalidSearch(field, f"expected a whole number from 0 to {top}, got {value!r}")
+    if query.sort not in SORTS:
+        raise InvalidSearch("sort", f"{query.sort!r} is not one of {', '.join(SORTS)}")
+    if query.statuses is None:
+        statuses = ("cleared", "warned", "pending") if allow_pending else ("cleared", "warned")
+    else:
+        statuses = _values(query, "statuses")
+        unknown = [s for s in statuses if s not in STATUSES]
+        if unknown:
+            raise InvalidSearch("statuses", f"unknown status {unknown[0]!r}; known: {', '.join(STATUSES)}")
+        if not statuses:
+            statuses = ("cleared", "warned", "pending") if allow_pending else ("cleared", "warned")
+    if not isinstance(query.include_yanked, bool):
+        raise InvalidSearch("include_yanked", "expected true or false")
+    perms_with, perms_without = _values(query, "with_permissions"), _values(query, "without_permissions")
+    for field, kinds in (("with_permissions", perms_with), ("without_permissions", perms_without)):
+        unknown = [k for k in kinds if k not in PERMISSION_KINDS]
+        if unknown:
+            raise InvalidSearch(field, f"unknown permission {unknown[0]!r}; known: {', '.join(PERMISSION_KINDS)}")
+    if query.publisher is not None and not isinstance(query.publisher, str):
+        raise InvalidSearch("publisher", "expected a string")
+    host_version = query.host_version
+    if host_version is not None:
+        if not isinstance(host_version, str):
+            raise InvalidSearch("host_version", "expected a version string")
+        try:
+            host_version = str(Version(host_version.strip()))
+        except InvalidVersion:
+            raise InvalidSearch("host_version", f"{query.host_version!r} is not a version (e.g. 1.2)") from None
+    all_of = (
+        [("cat", v) for v in _values(query, "categories")]
+        + [("kw", v) for v in _values(query, "keywords")]
+        + [("author", v) for v in _values(query, "authors")]
+        + [("perm", v) for v in perms_with]
+    )
+    if query.publisher is not None and query.publisher.strip():
+        all_of.append(("pub", query.publisher.strip().lower()))
+    return _Plan(
+        words=words, name_exact=name_exact, statuses=tuple(sorted(statuses)), include_yanked=query.include_yanked,
+        all_of=tuple(sorted(all_of)), any_licenses=tuple(sorted(_values(query, "licenses"))), none_of=tuple(sorted(perms_without)),
+        host_version=host_version, sort=query.sort,
+    )
+
+
+@dataclass
+class _Answer:
+    """A query's answer before pagination (cached until the next write)."""
+
+    reps: int  # bitmap: the hit (newest matching version) of every matching plugin
+    total: int
+    facets: dict[str, dict[str, int]]
+    text: TextMatch | None = None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the index
+
+
+class SearchIndex:
+    """Search over plugin versions. In memory when `directory` is None; otherwise kept in that directory and picked
+    up again on the next open. Thread-safe (one lock): every call sees every write made before it.
+    The answers (before pagination) to `cache_size` queries are kept until the next write."""
+
+    def __init__(self, directory: Path | None = None, *, allow_pending: bool = False, cache_size: int = RESULT_CACHE) -> None:
+        self.allow_pending = allow_pending
+        self._cache_size = cache_size
+        self._lock = threading.RLock()
+        self._directory = Path(directory) if directory is not None else None
+        # per version id (vid; stable while the version exists)
+        self._vid_of: dict[tuple[str, str], int] = {}
+        self._prep: list[_Prepared | None] = []
+        self._vpid: list[int] = []
+        self._vtid: list[int] = []
+        self._vslot: list[int] = []
+        self._live = 0
+        # per slot
+        self._vid_at: list[int] = []  # -1: free, or a guard
+        self._guards = 0
+        self._starts = 0
+        self._dead = 0  # slots in abandoned blocks
+        # per plugin id (pid)
+        self._pid_of: dict[str, int] = {}
+        self._pname: list[str] = []
+        self._pvers: list[list[int]] = []  # vids, oldest first
+        self._pstart: list[int] = []
+        self._pcap: list[int] = []
+        self._pids_by_name: list[int] = []
+        self._name_rank: list[int] | None = None
+        self._by_time: list[int] = []  # vids, newest published first, then by name
+        # postings and texts
+        self._postings: dict[tuple[str, Any], _Posting] = {}
+        self._by_kind: dict[str, dict[Any, _Posting]] = {kind: {} for kind in (*FACET_FIELDS, "host")}
+        self._license_shown: dict[str, str] = {}
+        self._tid_of: dict[str, int] = {}
+        self._tvids: dict[int, set[int]] = {}  # the versions with a text (its refcount)
+        self._tslots: dict[int, list[int]] = {}  # their slots (the same, but what a query needs)
+        self._next_tid = 0
+        self._specifiers: dict[str, SpecifierSet | None] = {}
+        self._host_hits: dict[tuple[str, str], bool] = {}
+        self._cache: OrderedDict[_Plan, _Answer] = OrderedDict()
+        self._hint: dict[str, int] = {}
+        self._db: sqlite3.Connection | None = None
+        if self._directory is None:
+            self._text = TextIndex(None)
+            return
+        self._directory.mkdir(parents=True, exist_ok=True)
+        self._text = TextIndex(self._directory / "text")
+        self._db = sqlite3.connect(self._directory / "catalogue.sqlite3", check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS versions (name TEXT, version TEXT, doc TEXT NOT NULL, PRIMARY KEY (name, version))")
+        self._open_existing()
+
+    # -- lifecycle ----------------------------------------------------------------------------------------------
+    def _open_existing(self) -> None:
+        assert self._db is not None
+        for tkey, tid in self._text.stored().items():
+            self._tid_of[tkey] = tid
+            self._tvids[tid] = set()
+            self._tslots[tid] = []
+            self._next_tid = max(self._next_tid, tid + 1)
+        docs = [_prepare(_from_json(row[0])) for row in self._db.execute("SELECT doc FROM versions")]
+        self._apply(docs, persist=False)
+        for tkey, tid in list(self._tid_of.items()):
+            if not self._tvids.get(tid):
+                self._forget_text(tkey, tid)
+
+    def close(self) -> None:
+        with self._lock:
+            self._text.close()
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    def __enter__(self) -> SearchIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __len__(self) -> int:
+        return self._live
+
+    def get(self, name: str, version: str) -> SearchDocument | None:
+        vid = self._vid_of.get((canonicalize_name(name), version))
+        prep = None if vid is None else self._prep[vid]
+        return None if prep is None else prep.doc
+
+    # -- writes -------------------------------------------------------------------------------------------------
+    def upsert(self, doc: SearchDocument) -> None:
+        """Add a version, or replace the one with the same (name, version): status changes, yanks, edits."""
+        self.upsert_many((doc,))
+
+    def upsert_many(self, docs: Iterable[SearchDocument]) -> None:
+        """Add or replace many versions in one commit. Validates all first: a bad document changes nothing."""
+        prepared = [_prepare(doc) for doc in docs]
+        if prepared:
+            with self._lock:
+                self._apply(prepared, persist=True)
+
+    def remove(self, name: str, version: str) -> None:
+        with self._lock:
+            key = (canonicalize_name(name), version)
+            vid = self._vid_of.pop(key, None)
+            if vid is None:
+                return
+            prep = self._prep[vid]
+            assert prep is not None
+            pid = self._vpid[vid]
+            self._vacate([vid])
+            self._pvers[pid].remove(vid)
+            self._release_text(vid)
+            self._by_time.pop(self._time_index(vid))
+            self._prep[vid] = None
+            self._live -= 1
+            self._layout(pid)
+            if self._db is not None:
+                self._db.execute("DELETE FROM versions WHERE name = ? AND version = ?", key)
+            self._cache.clear()
+
+    def _apply(self, prepared: list[_Prepared], *, persist: bool) -> None:
+        prepared.sort(key=lambda p: (p.name, p.vkey))  # stable: the last of duplicates wins
+        if len(prepared) >= BULK:  # cheaper to rebuild a touched bitmap once, on the next search, than to edit it
+            for term in set(chain.from_iterable(p.terms for p in prepared)):
+                if (posting := self._postings.get(term)) is not None:
+                    posting.bits = None
+        new = Counter(p.name for p in prepared if (p.name, p.doc.version) not in self._vid_of)
+        self._hint = {name: count + len(self._pvers[self._pid_of[name]]) if name in self._pid_of else count for name, count in new.items()}
+        for prep in prepared:
+            self._put(prep)
+        self._hint = {}
+        if persist and self._db is not None:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO versions (name, version, doc) VALUES (?, ?, ?)",
+                [(p.name, p.doc.version, _to_json(p.doc)) for p in prepared],
+            )
+            self._db.execute("COMMIT")
+        if self._text.backlog > FRESH_MAX:  # a bulk load: make it searchable through Tantivy before returning
+            self._text.flush()
+        if self._dead > max(1 << 16, 2 * self._live):
+            self._compact()
+        self._cache.clear()
+
+    def _put(self, prep: _Prepared) -> None:
+        vid = self._vid_of.get((prep.name, prep.doc.version))
+        if vid is not None:
+            self._replace(vid, prep)
+            return
+        pid = self._pid_of.get(prep.name)
+        if pid is None:
+            pid = len(self._pname)
+            self._pid_of[prep.name] = pid
+            self._pname.append(prep.name)
+            self._pvers.append([])
+            self._pstart.append(-1)
+            self._pcap.append(0)
+            insort(self._pids_by_name, pid, key=self._pname.__getitem__)
+            self._name_rank = None
+        vid = len(self._prep)
+        self._vid_of[(prep.name, prep.doc.version)] = vid
+        self._prep.append(prep)
+        self._vpid.append(pid)
+        self._vtid.append(self._text_id(prep))
+        self._vslot.append(-1)
+        self._tvids[self._vtid[vid]].add(vid)
+        self._live += 1
+        if prep.license_key:
+            self._license_shown.setdefault(prep.license_key, prep.license_shown)
+        insort(self._by_time, vid, key=self._time_key)
+        versions = self._pvers[pid]
+        at = bisect_right(versions, prep.vkey, key=lambda v: self._prep[v].vkey)  # type: ignore[union-attr]
+        versions.insert(at, vid)
+        self._layout(pid, only=vid if at == len(versions) - 1 else None)
+
+    def _replace(self, vid: int, prep: _Prepared) -> None:
+        old = self._prep[vid]
+        assert old is not None
+        slot = self._vslot[vid]
+        for term in old.terms - prep.terms:
+            self._postings[term].discard(slot)
+        for term in prep.terms - old.terms:
+            self._posting(term).add(slot)
+        if old.tkey != prep.tkey:
+            self._tslots[self._vtid[vid]].remove(slot)
+            self._release_text(vid)
+            self._vtid[vid] = tid = self._text_id(prep)
+            self._tvids[tid].add(vid)
+            self._tslots[tid].append(slot)
+        if prep.license_key:
+            self._license_shown.setdefault(prep.license_key, prep.license_shown)
+        if old.ts != prep.ts:
+            self._by_time.pop(self._time_index(vid))
+            self._prep[vid] = prep
+            insort(self._by_time, vid, key=self._time_key)
+        self._prep[vid] = prep
+
+    def _time_key(self, vid: int) -> tuple[Any, ...]:
+        prep = self._prep[vid]
+        assert prep is not None
+        return (-prep.ts, prep.name, prep.vkey)
+
+    def _time_index(self, vid: int) -> int:
+        at = bisect_left(self._by_time, self._time_key(vid), key=self._time_key)
+        while self._by_time[at] != vid:
+            at += 1
+        return at
+
+    # -- the block layout ---------------------------------------------------------------------------------------
+    def _layout(self, pid: int, only: int | None = None) -> None:
+        """Put the plugin's versions newest first from the bottom of its block (a bigger block when full)."""
+        versions = self._pvers[pid]
+        start, cap = self._pstart[pid], self._pcap[pid]
+        if len(versions) + 1 > cap:
+            new_cap = _capacity(max(len(versions), self._hint.get(self._pname[pid], 0)))
+            if cap:
+                self._release_block(start, cap)
+            start = self._pstart[pid] = len(self._vid_at)
+            self._pcap[pid] = cap = new_cap
+            self._vid_at.extend(repeat(-1, cap))
+            self._guards |= 1 << (start + cap - 1)
+            self._starts |= 1 << start
+            only = None
+        top = start + cap - 2  # the oldest version's slot
+        wanted = [(vid, top - i) for i, vid in enumerate(versions) if only is None or vid == only]
+        moves = [(vid, slot) for vid, slot in wanted if self._vslot[vid] != slot]
+        self._vacate([vid for vid, _ in moves])
+        for vid, slot in moves:
+            prep = self._prep[vid]
+            assert prep is not None
+            for term in prep.terms:
+                self._posting(term).add(slot)
+            self._vid_at[slot] = vid
+            self._vslot[vid] = slot
+            self._tslots[self._vtid[vid]].append(slot)
+
+    def _vacate(self, vids: list[int]) -> None:
+        for vid in vids:
+            slot = self._vslot[vid]
+            if slot < 0:
+                continue
+            prep = self._prep[vid]
+            assert prep is not None
+            for term in prep.terms:
+                self._postings[term].discard(slot)
+            self._tslots[self._vtid[vid]].remove(slot)
+            self._vid_at[slot] = -1
+            self._vslot[vid] = -1
+
+    def _release_block(self, start: int, cap: int) -> None:
+        self._guards &= ~(1 << (start + cap - 1))
+        self._starts &= ~(1 << start)
+        self._dead += cap
+
+    def _compact(self) -> None:
+        """Lay every block out afresh, in name order, without the abandoned ones."""
+        self._vid_at = []
+        self._guards = self._starts = self._dead = 0
+        self._postings.clear()
+        for postings in self._by_kind.values():
+            postings.clear()
+        for vid in range(len(self._vslot)):
+            self._vslot[vid] = -1
+        for slots in self._tslots.values():
+            slots.clear()
+        for pid in self._pids_by_name:
+            self._pstart[pid], self._pcap[pid] = -1, 0
+            if self._pvers[pid]:
+                self._layout(pid)
+
+    # -- postings and texts -------------------------------------------------------------------------------------
+    def _posting(self, term: tuple[str, Any]) -> _Posting:
+        posting = self._postings.get(term)
+        if posting is None:
+            posting = self._postings[term] = _Posting()
+            if term[0] in self._by_kind:
+                self._by_kind[term[0]][term[1]] = posting
+        return posting
+
+    def _text_id(self, prep: _Prepared) -> int:
+        tid = self._tid_of.get(prep.tkey)
+        if tid is None:
+            tid = self._next_tid
+            self._next_tid += 1
+            self._tid_of[prep.tkey] = tid
+            self._tvids[tid] = set()
+            self._tslots[tid] = []
+            doc = prep.doc
+            self._text.add(tid, prep.tkey, prep.name, doc.summary, doc.description, doc.keywords)
+        return tid
+
+    def _release_text(self, vid: int) -> None:
+        tid = self._vtid[vid]
+        vids = self._tvids[tid]
+        vids.discard(vid)
+        self._vtid[vid] = -1
+        if not vids:
+            prep = self._prep[vid]
+            assert prep is not None
+            self._forget_text(prep.tkey, tid)
+
+    def _forget_text(self, tkey: str, tid: int) -> None:
+        self._text.delete(tkey, tid)
+        del self._tid_of[tkey]
+        del self._tvids[tid]
+        del self._tslots[tid]
+
+    # -- reads --------------------------------------------------------------------------------------------------
+    def search(self, query: SearchQuery) -> SearchResult:
+        plan = _plan(query, self.allow_pending)
+        with self._lock:
+            answer = self._cache.get(plan)
+            if answer is not None and answer.text is not None and answer.text.fresh and answer.text.visible != self._text.visible:
+                answer = None  # it matched texts in Python that Tantivy now has: score them properly
+            if answer is None:
+                answer = self._answer(plan)
+                if self._cache_size > 0:
+                    self._cache[plan] = answer
+                    if len(self._cache) > self._cache_size:
+                        self._cache.popitem(last=False)
+            else:
+                self._cache.move_to_end(plan)
+            page = self._page(plan, answer, query.offset, query.limit)
+            hits = [self._hit(slot, score) for slot, score in page]
+            return SearchResult(total=answer.total, hits=hits, facets={k: dict(v) for k, v in answer.facets.items()})
+
+    def _hit(self, slot: int, score: float) -> SearchHit:
+        prep = self._prep[self._vid_at[slot]]
+        assert prep is not None
+        doc = prep.doc
+        return SearchHit(
+            name=prep.name, version=doc.version, score=score, summary=doc.summary, status=doc.status, yanked=doc.yanked,
+            keywords=tuple(doc.keywords), categories=tuple(doc.categories), license=doc.license, authors=tuple(doc.authors),
+            publisher=doc.publisher, permissions=prep.permissions, host=doc.host, published_at=doc.published_at,
+        )
+
+    def _bits(self, term: tuple[str, Any]) -> int:
+        posting = self._postings.get(term)
+        return 0 if posting is None else posting.bitmap()
+
+    def _filter(self, plan: _Plan) -> int:
+        bits = 0
+        for status in plan.statuses:
+            bits |= self._bits(("status", status))
+        if not plan.include_yanked and bits:
+            bits &= ~self._bits(("yanked", True))
+        for term in plan.all_of:
+            if not bits:
+                return 0
+            bits &= self._bits(term)
+        if plan.any_licenses and bits:
+            licensed = 0
+            for license in plan.any_licenses:
+                licensed |= self._bits(("lic", license))
+            bits &= licensed
+        for kind in plan.none_of:
+            if bits:
+                bits &= ~self._bits(("perm", kind))
+        if plan.host_version is not None and bits:
+            bits &= self._host_bits(plan.host_version)
+        return bits
+
+    def _host_bits(self, host_version: str) -> int:
+        version = Version(host_version)
+        bits = 0
+        for host, posting in self._by_kind["host"].items():
+            if not posting.slots:
+                continue
+            hit = self._host_hits.get((host, host_version))
+            if hit is None:
+                if host not in self._specifiers:
+                    try:
+                        self._specifiers[host] = SpecifierSet(host)
+                    except InvalidSpecifier:
+                        self._specifiers[host] = None
+                spec = self._specifiers[host]
+                hit = spec is not None and spec.contains(version, prereleases=True)
+                if len(self._host_hits) > 100_000:
+                    self._host_hits.clear()
+                self._host_hits[(host, host_version)] = hit
+            if hit:
+                bits |= posting.bitmap()
+        return bits
+
+    def _answer(self, plan: _Plan) -> _Answer:
+        bits = self._filter(plan)
+        text = None
+        if plan.words and bits:
+            text = self._text.match(list(plan.words), plan.name_exact)
+            tids, tslots, size = text.all_tids(), self._tslots, len(self._vid_at)
+            if 2 * len(tids) > len(tslots):  # most texts match: cheaper to clear the versions of those that do not
+                other = tslots.keys() - set(tids)
+                live = 0
+                for status in STATUSES:
+                    live |= self._bits(("status", status))
+                bits &= live & ~_bitmap(chain.from_iterable(map(tslots.__getitem__, other)), size)
+            else:
+                bits &= _bitmap(chain.from_iterable(map(tslots.get, tids, repeat(()))), size)
+        elif plan.words:
+            bits = 0
+        x = bits | self._guards
+        reps = x & ~(x - self._starts) & ~self._guards  # the lowest set bit of every block: its newest match
+        total = reps.bit_count()
+        return _Answer(reps=reps, total=total, facets=self._facets(reps, total), text=text)
+
+    def _facets(self, reps: int, total: int) -> dict[str, dict[str, int]]:
+        counts: dict[str, Counter[str]] = {name: Counter() for name in FACET_FIELDS.values()}
+        if total <= SMALL_FACETS:
+            prep = self._prep
+            for kind, value in chain.from_iterable(prep[vid].facet_terms for vid in map(self._vid_at.__getitem__, _one_per_byte(reps))):  # type: ignore[union-attr]
+                counts[FACET_FIELDS[kind]][value] += 1
+        elif total:
+            for kind, name in FACET_FIELDS.items():
+                for value, posting in self._by_kind[kind].items():
+                    if posting.slots and (n := (reps & posting.bitmap()).bit_count()):
+                        counts[name][value] = n
+        shown = self._license_shown
+        counts["license"] = Counter({shown.get(k, k): n for k, n in counts["license"].items()})
+        return {name: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) for name, c in counts.items()}
+
+    def _page(self, plan: _Plan, answer: _Answer, offset: int, limit: int) -> list[tuple[int, float]]:
+        """(slot, score) of the hits offset..offset+limit."""
+        want = offset + limit
+        if not want or offset >= answer.total:
+            return []
+        if answer.text is not None and plan.sort == "relevance":
+            return self._page_by_score(answer, answer.text, offset, want)
+        reps = answer.reps
+        by_time = plan.sort == "newest" or plan.sort == "relevance"
+        population = len(self._by_time) if by_time else len(self._pids_by_name)
+        if want * population > 4 * answer.total * answer.total:  # sparse: sort the hits
+            slots = _one_per_byte(reps)
+            if by_time:
+                slots.sort(key=lambda s: self._time_key(self._vid_at[s]))
+            else:
+                rank = self._ranks()
+                slots.sort(key=lambda s: rank[self._vpid[self._vid_at[s]]])
+            found = slots[offset:want]
+        else:  # dense: walk that order until the page is full
+            raw = _bytes(reps)
+            found = []
+            if by_time:
+                vslot = self._vslot
+                for vid in self._by_time:
+                    slot = vslot[vid]
+                    if _has(raw, slot):
+                        found.append(slot)
+                        if len(found) >= want:
+                            break
+            else:
+                pstart, pcap = self._pstart, self._pcap
+                for pid in self._pids_by_name:
+                    start = pstart[pid]
+                    if start < 0:
+                        continue
+                    block = int.from_bytes(raw[start >> 3:(start + pcap[pid]) >> 3], "little")
+                    if block:
+                        found.append(start + block.bit_length() - 1)
+                        if len(found) >= want:
+                            break
+            found = found[offset:want]
+        if answer.text is None:
+            return [(slot, 0.0) for slot in found]
+        scores = self._scores(answer.text, found)
+        return [(slot, scores.get(self._vtid[self._vid_at[slot]], 0.0)) for slot in found]
+
+    def _page_by_score(self, answer: _Answer, text: TextMatch, offset: int, want: int) -> list[tuple[int, float]]:
+        """Hits by score, then name. With every matching text scored, sort all hits (C-level passes); otherwise walk
+        the texts best first, scoring more until the page is full and every hit scoring the same as its last one
+        is in. A version takes the score of its text."""
+        rank = self._ranks()
+        k = max(FIRST_SCORED, 2 * want)
+        while True:
+            ranked, complete = text.top(k)
+            if complete:
+                scores = dict(ranked)
+                slots = _one_per_byte(answer.reps)
+                vids = list(map(self._vid_at.__getitem__, slots))
+                by_score = list(map(scores.get, map(self._vtid.__getitem__, vids), repeat(0.0)))
+                by_name = list(map(rank.__getitem__, map(self._vpid.__getitem__, vids)))
+                order = sorted(range(len(slots)), key=by_name.__getitem__)
+                order.sort(key=by_score.__getitem__, reverse=True)
+                return [(slots[i], by_score[i]) for i in order[offset:want]]
+            raw = _bytes(answer.reps)
+            size = len(raw)
+            vid_at, vpid, tslots = self._vid_at, self._vpid, self._tslots
+            found: list[tuple[float, int, int]] = []
+            for tid, score in ranked:
+                if len(found) >= want and score != -found[-1][0]:
+                    found.sort()
+                    return [(slot, -neg) for neg, _, slot in found[offset:want]]
+                for slot in tslots.get(tid, ()):
+                    i = slot >> 3
+                    if i < size and raw[i] >> (slot & 7) & 1:
+                        found.append((-score, rank[vpid[vid_at[slot]]], slot))
+            k *= 4
+
+    def _scores(self, text: TextMatch, slots: list[int]) -> dict[int, float]:
+        """The scores of the texts of a few hits (for a page sorted by name or time)."""
+        wanted = {self._vtid[self._vid_at[s]] for s in slots}
+        scores = {tid: score for tid, score in text.fresh.items() if tid in wanted}
+        k = 64
+        while len(scores) < len(wanted):
+            ranked, complete = text.top(k)
+            scores.update((tid, score) for tid, score in ranked if tid in wanted)
+            if complete:
+                break
+            k *= 4
+        return scores
+
+    def _ranks(self) -> list[int]:
+        if self._name_rank is None or len(self._name_rank) != len(self._pname):
+            rank = [0] * len(self._pname)
+            for i, pid in enumerate(self._pids_by_name):
+                rank[pid] = i
+            self._name_rank = rank
+        return self._name_rank
