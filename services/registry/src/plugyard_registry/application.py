@@ -78,7 +78,7 @@ class RegistryApplication(PlugyardApplication):
         else:
             verify(statement, signature, set(plugin.owners))
         created = plugin.publish(
-            version=release.version, cid=release.cid, publisher=signer, manifest=release.manifest_data,
+            version=release.version, cid=release.cid, publisher=signer, signature=signature, manifest=release.manifest_data,
             manifest_sha256=release.manifest_sha256, size=release.size, sha256=release.sha256,
             published_at=datetime.now(UTC).isoformat(),
         )

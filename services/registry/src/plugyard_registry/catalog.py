@@ -63,7 +63,7 @@ class Catalog:
                 self.plugins[event.name] = PluginView(name=event.name, owners=[event.owner])
             elif kind == "VersionPublished":
                 self.plugins[name].versions[event.version] = {
-                    "cid": event.cid, "publisher": event.publisher, "status": "pending", "status_reason": "waiting for the scanner",
+                    "cid": event.cid, "publisher": event.publisher, "signature": event.signature, "status": "pending", "status_reason": "waiting for the scanner",
                     "yanked": False, "yank_reason": None, "manifest": event.manifest, "manifest_sha256": event.manifest_sha256,
                     "size": event.size, "sha256": event.sha256, "published_at": event.published_at,
                 }

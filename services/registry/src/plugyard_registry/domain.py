@@ -45,7 +45,8 @@ class Plugin(Aggregate):
             raise RegistryRefusal("refused", f"{address} may not {action} {self.name}: owners are {', '.join(self.owners)}")
 
     def publish(
-        self, *, version: str, cid: str, publisher: str, manifest: dict[str, Any], manifest_sha256: str, size: int, sha256: str, published_at: str
+        self, *, version: str, cid: str, publisher: str, signature: str, manifest: dict[str, Any], manifest_sha256: str, size: int, sha256: str,
+        published_at: str,
     ) -> bool:
         """Record a version; False (no event) when the same content is published again."""
         self.require_owner(publisher, "publish versions of")
@@ -58,17 +59,18 @@ class Plugin(Aggregate):
                 f"{self.name} {version} is already published with other content ({existing['cid']}); versions are immutable: publish a new version",
             )
         self._version_published(
-            name=self.name, version=version, cid=cid, publisher=publisher, manifest=manifest,
+            name=self.name, version=version, cid=cid, publisher=publisher, signature=signature, manifest=manifest,
             manifest_sha256=manifest_sha256, size=size, sha256=sha256, published_at=published_at,
         )
         return True
 
     @event("VersionPublished")
     def _version_published(
-        self, name: str, version: str, cid: str, publisher: str, manifest: dict[str, Any], manifest_sha256: str, size: int, sha256: str, published_at: str
+        self, name: str, version: str, cid: str, publisher: str, signature: str, manifest: dict[str, Any], manifest_sha256: str, size: int,
+        sha256: str, published_at: str,
     ) -> None:
         self.versions[version] = {
-            "cid": cid, "publisher": publisher, "status": "pending", "status_reason": "waiting for the scanner", "yanked": False,
+            "cid": cid, "publisher": publisher, "signature": signature, "status": "pending", "status_reason": "waiting for the scanner", "yanked": False,
             "manifest": manifest, "manifest_sha256": manifest_sha256, "size": size, "sha256": sha256, "published_at": published_at,
         }
 
