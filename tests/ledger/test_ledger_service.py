@@ -8,12 +8,12 @@ import uuid
 
 import pytest
 
-from plugyard_core.connection import connect
 from plugyard_core.rpc import RpcError, call
 from plugyard_core.streams import rpc_subject
 from plugyard_ledger.main import build_service
 from plugyard_schemas.ledger import SqlReply, SqlRequest, VerifyReply, VerifyRequest
 from plugyard_schemas.rpc import HealthReply, HealthRequest
+from tests.in_process import start_in_process
 
 
 def cloudevent(source: str, n: int, **override) -> dict:
@@ -25,20 +25,9 @@ def cloudevent(source: str, n: int, **override) -> dict:
 
 @pytest.fixture
 async def ledger(nats_server, tmp_path):
-    stop = asyncio.Event()
-    service = build_service(tmp_path / "data", nats_server.url)
-    task = asyncio.create_task(service.run(stop))
-    client = await connect("wait-ready", nats_server.url)
-    for _ in range(100):
-        try:
-            await call(client, rpc_subject("ledger", "health"), HealthRequest(), HealthReply, timeout=0.5)
-            break
-        except RpcError:
-            await asyncio.sleep(0.1)
-    await client.close()
-    yield service
-    stop.set()
-    await asyncio.wait_for(task, 30)
+    running = await start_in_process(build_service(tmp_path / "data", nats_server.url))
+    yield running.service
+    await running.close()
 
 
 async def sql(nc, statement: str) -> list[list]:

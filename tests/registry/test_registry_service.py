@@ -29,34 +29,22 @@ from plugyard_schemas.registry import (
     YankRequest,
 )
 from plugyard_schemas.rpc import HealthReply, HealthRequest
+from tests.in_process import start_in_process
 from tests.registry.support import make_plugin, publish, release_of
 
 VERBS = ["publish", "yank", "deprecate", "owners-add", "info", "search", "resolve", "health"]
 
 
 async def start_registry(nats_server, data_dir):
-    stop = asyncio.Event()
-    task = asyncio.create_task(build_service(data_dir, nats_server.url).run(stop))
-    client = await connect("wait-ready", nats_server.url)
-    try:
-        for _ in range(100):
-            try:
-                await call(client, rpc_subject("registry", "health"), HealthRequest(), HealthReply, timeout=0.5)
-                break
-            except RpcError:
-                await asyncio.sleep(0.1)
-    finally:
-        await client.close()
-    return stop, task
+    return await start_in_process(build_service(data_dir, nats_server.url))
 
 
 @pytest.fixture
 async def registry(nats_server, tmp_path, monkeypatch):
     monkeypatch.setenv("PLUGYARD_DEV_ALLOW_PENDING", "1")
-    stop, task = await start_registry(nats_server, tmp_path / "data")
+    running = await start_registry(nats_server, tmp_path / "data")
     yield tmp_path / "data"
-    stop.set()
-    await asyncio.wait_for(task, 30)
+    await running.close()
 
 
 @pytest.fixture
@@ -180,21 +168,19 @@ async def test_every_rpc_answers_bad_requests_with_a_typed_error(registry, nc, v
 async def test_a_restart_rebuilds_the_catalog_from_events(nats_server, tmp_path, alice, monkeypatch):
     monkeypatch.setenv("PLUGYARD_DEV_ALLOW_PENDING", "1")
     data_dir = tmp_path / "data"
-    stop, task = await start_registry(nats_server, data_dir)
+    running = await start_registry(nats_server, data_dir)
     client = await connect("t", nats_server.url)
     try:
         await publish(client, release_of(make_plugin(tmp_path, "durable"), tmp_path), alice)
-        stop.set()
-        await asyncio.wait_for(task, 30)
-        stop, task = await start_registry(nats_server, data_dir)
+        await running.close()
+        running = await start_registry(nats_server, data_dir)
         described = await info(client, "durable")
         assert described.owners == [alice.address] and described.latest == "1.0.0"
         found = await call(client, rpc("search"), SearchRequest(text="durable"), SearchReply)
         assert [h.name for h in found.hits] == ["durable"]
     finally:
         await client.close()
-        stop.set()
-        await asyncio.wait_for(task, 30)
+        await running.close()
 
 
 def hostile_archive() -> bytes:
