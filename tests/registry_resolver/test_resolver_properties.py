@@ -50,6 +50,13 @@ class World:
     host_version: str
     allow_pending: bool
 
+    def __repr__(self) -> str:  # what a falsifying example prints: the catalogue, one version a line
+        lines = [
+            f"  {c.label}: requires={[str(r) for r in c.requires]} host={str(c.host)!r} status={c.status} yanked={c.yanked}"
+            for c in self.candidates
+        ]
+        return "\n".join(["World(", *lines, f"  request={self.request} host_version={self.host_version} allow_pending={self.allow_pending})"])
+
 
 # One version as plain integers (cheap for hypothesis to draw and to shrink): host range, status, yanked,
 # and up to four dependencies as (where to, specifier, spelling).

@@ -159,3 +159,40 @@ class ResolvedVersion(BaseModel):
 
 class ResolveReply(BaseModel):
     install_order: list[ResolvedVersion]
+
+
+class ExportRequest(BaseModel):
+    offset: int = Field(default=0, ge=0, le=10_000_000)
+    limit: int = Field(default=500, ge=1, le=1000, description="Entries per page; a page stays well under NATS' default 1 MB payload")
+
+
+class ExportEntry(BaseModel):
+    """One version as another registry imports it: its archive is fetched by CID and its publisher's signature checked again."""
+
+    name: str = Name
+    version: str = Field(min_length=1, max_length=64)
+    cid: str = Field(pattern=r"^b[a-z2-7]{8,128}$")
+    size: int = Field(ge=0)
+    manifest_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    publisher: str = Address
+    signature: str = Signature
+    yanked: bool = False
+    yank_reason: str | None = Field(default=None, max_length=500)
+    published_at: AwareDatetime
+
+
+class ExportReply(BaseModel):
+    total: int
+    entries: list[ExportEntry]
+    next_offset: int | None = Field(default=None, description="Offset of the next page; None after the last one")
+
+
+EXPORT_FORMAT = "plugyard-export/v1"
+
+
+class ExportIndex(BaseModel):
+    """`index.json` of an export directory (`plugyard registry export DIR`); archives are beside it as `archives/<cid>.tar.gz`."""
+
+    format: Literal["plugyard-export/v1"] = EXPORT_FORMAT
+    exported_at: AwareDatetime
+    entries: list[ExportEntry]

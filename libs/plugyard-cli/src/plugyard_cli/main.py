@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from plugyard_cli.commands import audit, authoring, events, keys, registry, stack
+from plugyard_cli.commands import audit, authoring, events, keys, registry, registry_admin, stack
 import logging
 
 from plugyard_cli.output import EXIT_INTERNAL, EXIT_USAGE, CliError, report_error
@@ -33,6 +33,7 @@ app.add_typer(registry.owners_app, name="owners")
 app.command("info")(registry.info)
 app.command("search")(registry.search)
 app.command("resolve")(registry.resolve)
+app.add_typer(registry_admin.app, name="registry")
 
 
 def run() -> None:

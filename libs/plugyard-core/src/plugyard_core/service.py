@@ -24,6 +24,11 @@ BackgroundLoop = Callable[[Client, asyncio.Event], Awaitable[None]]
 HealthDetails = Callable[[], dict]
 
 
+def configure_logging() -> None:
+    """One line per record on stderr, which `plugyard up` sends to the service's log file."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+
 def make_broker(url: str, name: str) -> NatsBroker:
     return NatsBroker(url, middlewares=[exception_middleware()], name=name, logger=None, connect_timeout=2.0)
 

@@ -10,7 +10,7 @@ from nats.aio.client import Client
 
 from plugyard_core import settings
 from plugyard_core.consumer import TrackedConsumer
-from plugyard_core.service import Service
+from plugyard_core.service import Service, configure_logging
 from plugyard_core.streams import EVENTS_STREAM, EVENTS_SUBJECTS
 from plugyard_ledger.handlers import SERVICE, build_router
 from plugyard_ledger.tracker import WarehouseTracker
@@ -68,4 +68,5 @@ def build_service(data_dir: Path | None = None, nats_url: str | None = None) -> 
 
 
 def main(data_dir: Path | None = None, nats_url: str | None = None) -> None:
+    configure_logging()
     asyncio.run(build_service(data_dir, nats_url).run())

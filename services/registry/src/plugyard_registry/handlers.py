@@ -16,6 +16,7 @@ from plugyard_core.rpc import RpcError
 from plugyard_core.streams import rpc_subject
 from plugyard_registry.application import RegistryApplication
 from plugyard_registry.domain import RegistryRefusal
+from plugyard_registry.export import export_page
 from plugyard_registry.release import ReleaseRefused, read_release
 from plugyard_registry.resolver import ResolutionConflict, ResolutionError, resolve
 from plugyard_registry.search import InvalidSearch, SearchQuery
@@ -23,6 +24,8 @@ from plugyard_registry.views import info_reply
 from plugyard_schemas.registry import (
     DeprecateReply,
     DeprecateRequest,
+    ExportReply,
+    ExportRequest,
     InfoReply,
     InfoRequest,
     OwnerAddReply,
@@ -142,6 +145,11 @@ def build_router(ctx: RegistryContext) -> NatsRouter:
                 ResolvedVersion(name=c.name, version=str(c.version), cid=c.cid, status=c.status, yanked=c.yanked) for c in pinned
             ]
         )
+
+    @router.subscriber(rpc_subject(SERVICE, "export"), title="registry.export")
+    async def export(request: ExportRequest) -> ExportReply:
+        """A page of every stored version with its publisher's signature, for `plugyard registry export` (archives by CID from the object store)."""
+        return await ctx.command(lambda: export_page(ctx.app.catalog, request.offset, request.limit))
 
     return router
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 from plugyard_core import settings
 from plugyard_core.outbox import OutboxRelay
-from plugyard_core.service import Service
+from plugyard_core.service import Service, configure_logging
 from plugyard_registry.application import RegistryApplication
 from plugyard_registry.handlers import SERVICE, RegistryContext, build_router
+from plugyard_registry.sources import source_loops
 
 log = logging.getLogger("plugyard.registry")
 
@@ -35,7 +36,7 @@ def build_service(data_dir: Path | None = None, nats_url: str | None = None) -> 
         name=SERVICE,
         nats_url=nats_url or settings.nats_url(data_dir),
         routers=[build_router(ctx)],
-        loops=[relay],
+        loops=[relay, *source_loops(ctx, settings.data_dir(data_dir))],
         health=health,
         on_connect=[connected],
         on_stop=[app.close],
@@ -43,4 +44,5 @@ def build_service(data_dir: Path | None = None, nats_url: str | None = None) -> 
 
 
 def main(data_dir: Path | None = None, nats_url: str | None = None) -> None:
+    configure_logging()
     asyncio.run(build_service(data_dir, nats_url).run())

@@ -50,7 +50,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from plugyard_registry.search_text import FIRST_SCORED, FRESH_MAX, TextIndex, TextMatch, query_words, text_key
+from plugyard_registry.search_text import FIRST_SCORED, TextIndex, TextMatch, query_words, text_key
 
 STATUSES = ("pending", "cleared", "warned", "quarantined")
 PERMISSION_KINDS = ("network", "filesystem", "subprocess", "env", "native")
@@ -62,7 +62,9 @@ MAX_WORDS = 16
 MAX_VALUES = 50
 RESULT_CACHE = 64
 CACHED_BITMAP_MIN = 32  # postings smaller than this build their bitmap per query instead of keeping it
-BULK = 200  # upsert_many of at least this many drops the bitmaps it touches (rebuilt on the next search)
+BULK = 200  # an upsert_many this big leaves laying versions out to the next search (or flush)
+COMPACT_MIN = 1 << 16  # free slots (in abandoned blocks) tolerated before every block is laid out afresh
+PLUGIN_WALK = 4  # a text query visits plugins one by one when that is this many times fewer than their versions
 SMALL_FACETS = 256  # up to this many plugins, facets are counted hit by hit rather than by popcounts
 FACET_FIELDS = {"cat": "category", "lic": "license", "perm": "permission"}
 
@@ -156,18 +158,18 @@ _TOP_BIT = bytes(max(0, b.bit_length() - 1) for b in range(256))
 
 def _bitmap(slots: Iterable[int], size: int | None = None) -> int:
     """The bitmap of `slots` (all below `size` when given)."""
-    if size is None:
-        slots = list(slots)
-        if len(slots) < 16:
-            bits = 0
-            for s in slots:
-                bits |= 1 << s
-            return bits
-        size = max(slots) + 1
-    if not size:
+    slots = slots if isinstance(slots, list | set) else list(slots)
+    if not slots:
         return 0
-    flags = bytearray(b"0") * size
-    deque(map(flags.__setitem__, slots, repeat(49)), maxlen=0)  # b"1" at every slot, in C
+    if size is None:
+        size = max(slots) + 1
+    if len(slots) < 512:  # few: set bits one by one in a byte buffer
+        buf = bytearray((size + 7) >> 3)
+        for s in slots:
+            buf[s >> 3] |= 1 << (s & 7)
+        return int.from_bytes(buf, "little")
+    flags = bytearray(b"0") * size  # many: one ASCII digit per slot, written in C, read as a base-2 number
+    deque(map(flags.__setitem__, slots, repeat(49)), maxlen=0)
     flags.reverse()
     return int(flags, 2)
 
@@ -176,9 +178,11 @@ def _bytes(bits: int) -> bytes:
     return bits.to_bytes((bits.bit_length() + 7) >> 3, "little")
 
 
-def _one_per_byte(bits: int) -> list[int]:
-    """The set bits of `bits`, ascending, when no byte holds more than one (true of block representatives)."""
+def _one_per_byte(bits: int, count: int) -> list[int]:
+    """The `count` set bits of `bits`, ascending, when no byte holds more than one (true of block representatives)."""
     raw = _bytes(bits)
+    if count * 16 < len(raw):  # sparse: let the regex engine skip the zero bytes
+        return [(m.start() << 3) | _TOP_BIT[m.group()[0]] for m in _NONZERO.finditer(raw)]
     at = list(compress(range(len(raw)), raw))
     return list(map(or_, map(lshift, at, repeat(3)), map(_TOP_BIT.__getitem__, map(raw.__getitem__, at))))
 
@@ -215,12 +219,31 @@ class _Posting:
 
 
 def _capacity(versions: int) -> int:
-    """Slots for a plugin block: room to grow by half, a guard bit, a multiple of 8."""
-    return max(8, ((versions + 1) * 3 // 2 + 8) & ~7)
+    """Slots for a block of `versions` and its guard bit: 8, 16, 24, 32, 48, 64, 96, 128, 192, ... (multiples of 8
+    keep blocks byte-aligned; few sizes let a freed block be reused)."""
+    need = versions + 1
+    if need <= 24:
+        return max(8, (need + 7) & ~7)
+    power = 1 << (need - 1).bit_length()
+    return power * 3 // 4 if power * 3 // 4 >= need else power
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # documents
+
+
+_MEMO_MAX = 50_000
+_version_keys: dict[str, tuple[Any, ...]] = {}
+_attribute_terms: dict[tuple[Any, ...], tuple[frozenset[tuple[str, Any]], tuple[str, ...]]] = {}
+
+
+def _memo(cache: dict[Any, Any], key: Any, make: Any) -> Any:
+    value = cache.get(key)
+    if value is None:
+        if len(cache) >= _MEMO_MAX:
+            cache.clear()
+        value = cache[key] = make()
+    return value
 
 
 def _version_key(text: str) -> tuple[Any, ...]:
@@ -234,9 +257,11 @@ def _timestamp(moment: datetime) -> float:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
-def _strings(doc: SearchDocument, field: str) -> tuple[str, ...]:
-    value = getattr(doc, field)
-    if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+_STR = {str}
+
+
+def _strings(value: Any, field: str) -> tuple[str, ...]:
+    if (value.__class__ is not tuple and value.__class__ is not list) or (value and set(map(type, value)) != _STR):
         raise InvalidDocument(field, "expected a sequence of strings")
     return tuple(value)
 
@@ -250,6 +275,22 @@ def _author_aliases(author: str) -> set[str]:
         aliases |= {name.strip(), email.strip()}
     aliases.discard("")
     return aliases
+
+
+def _attributes(keywords: tuple[str, ...], categories: tuple[str, ...], license: str, authors: tuple[str, ...],
+                publisher: str, permissions: tuple[str, ...], host: str) -> tuple[frozenset[tuple[str, Any]], tuple[str, ...]]:
+    """The filter terms of what versions of a plugin usually share (memoized), and the permissions in order."""
+    unknown = set(permissions) - set(PERMISSION_KINDS)
+    if unknown:
+        raise InvalidDocument("permissions", f"unknown kind(s) {sorted(unknown)}; known: {', '.join(PERMISSION_KINDS)}")
+    terms: set[tuple[str, Any]] = {("host", host.strip()), ("pub", publisher.strip().lower())}
+    terms.update(("cat", c.strip().lower()) for c in categories if c.strip())
+    terms.update(("kw", k.strip().lower()) for k in keywords if k.strip())
+    if license:
+        terms.add(("lic", license.lower()))
+    terms.update(("author", a) for author in authors for a in _author_aliases(author))
+    terms.update(("perm", p) for p in permissions)
+    return frozenset(terms), tuple(p for p in PERMISSION_KINDS if p in permissions)
 
 
 @dataclass(frozen=True)
@@ -269,42 +310,35 @@ class _Prepared:
 def _prepare(doc: SearchDocument) -> _Prepared:
     if not isinstance(doc, SearchDocument):
         raise InvalidDocument("document", f"expected a SearchDocument, got {type(doc).__name__}")
-    for field in ("name", "version", "summary", "description", "publisher", "host", "status"):
-        if not isinstance(getattr(doc, field), str):
-            raise InvalidDocument(field, "expected a string")
+    if set(map(type, (doc.name, doc.version, doc.summary, doc.description, doc.publisher, doc.host, doc.status))) != _STR:
+        for field in ("name", "version", "summary", "description", "publisher", "host", "status"):
+            if type(getattr(doc, field)) is not str:
+                raise InvalidDocument(field, "expected a string")
     name = canonicalize_name(doc.name.strip())
     if not name:
         raise InvalidDocument("name", "empty")
-    if not doc.version.strip():
+    version = doc.version.strip()
+    if not version:
         raise InvalidDocument("version", "empty")
     if doc.status not in STATUSES:
         raise InvalidDocument("status", f"{doc.status!r} is not one of {', '.join(STATUSES)}")
-    if doc.license is not None and not isinstance(doc.license, str):
+    if doc.license is not None and type(doc.license) is not str:
         raise InvalidDocument("license", "expected a string or None")
     if not isinstance(doc.published_at, datetime):
         raise InvalidDocument("published_at", "expected a datetime")
-    keywords, categories, authors = (_strings(doc, f) for f in ("keywords", "categories", "authors"))
-    permissions = _strings(doc, "permissions")
-    unknown = set(permissions) - set(PERMISSION_KINDS)
-    if unknown:
-        raise InvalidDocument("permissions", f"unknown kind(s) {sorted(unknown)}; known: {', '.join(PERMISSION_KINDS)}")
-    cats = tuple(dict.fromkeys(c.strip().lower() for c in categories if c.strip()))
-    terms: set[tuple[str, Any]] = {("status", doc.status), ("host", doc.host.strip())}
-    if doc.yanked:
-        terms.add(("yanked", True))
-    terms.update(("cat", c) for c in cats)
-    terms.update(("kw", k.strip().lower()) for k in keywords if k.strip())
+    keywords, categories = _strings(doc.keywords, "keywords"), _strings(doc.categories, "categories")
+    authors, permissions = _strings(doc.authors, "authors"), _strings(doc.permissions, "permissions")
     license = (doc.license or "").strip()
-    if license:
-        terms.add(("lic", license.lower()))
-    terms.update(("author", a) for author in authors for a in _author_aliases(author))
-    terms.add(("pub", doc.publisher.strip().lower()))
-    terms.update(("perm", p) for p in permissions)
+    shared, ordered_permissions = _memo(
+        _attribute_terms, (keywords, categories, license, authors, doc.publisher, permissions, doc.host),
+        lambda: _attributes(keywords, categories, license, authors, doc.publisher, permissions, doc.host),
+    )
+    terms = shared | {("status", doc.status), ("yanked", True)} if doc.yanked else shared | {("status", doc.status)}
     return _Prepared(
-        doc=doc, name=name, vkey=_version_key(doc.version.strip()), tkey=text_key(name, doc.summary, doc.description, keywords),
-        terms=frozenset(terms), ts=_timestamp(doc.published_at), permissions=tuple(p for p in PERMISSION_KINDS if p in permissions),
-        license_key=license.lower(), license_shown=license,
-        facet_terms=tuple(sorted(t for t in terms if t[0] in FACET_FIELDS)),
+        doc=doc, name=name, vkey=_memo(_version_keys, version, lambda: _version_key(version)),
+        tkey=text_key(name, doc.summary, doc.description, keywords), terms=terms, ts=_timestamp(doc.published_at),
+        permissions=ordered_permissions, license_key=license.lower(), license_shown=license,
+        facet_terms=tuple(sorted(t for t in shared if t[0] in FACET_FIELDS)),
     )
 
 
@@ -441,7 +475,8 @@ class SearchIndex:
         self._vid_at: list[int] = []  # -1: free, or a guard
         self._guards = 0
         self._starts = 0
-        self._dead = 0  # slots in abandoned blocks
+        self._dead = 0  # slots in free blocks
+        self._free: dict[int, list[int]] = {}  # capacity -> starts of free blocks
         # per plugin id (pid)
         self._pid_of: dict[str, int] = {}
         self._pname: list[str] = []
@@ -451,6 +486,8 @@ class SearchIndex:
         self._pids_by_name: list[int] = []
         self._name_rank: list[int] | None = None
         self._by_time: list[int] = []  # vids, newest published first, then by name
+        self._unsettled: set[int] = set()  # plugins whose versions are not all in place in their block
+        self._untimed: set[int] = set()  # vids not yet in _by_time
         # postings and texts
         self._postings: dict[tuple[str, Any], _Posting] = {}
         self._by_kind: dict[str, dict[Any, _Posting]] = {kind: {} for kind in (*FACET_FIELDS, "host")}
@@ -458,11 +495,11 @@ class SearchIndex:
         self._tid_of: dict[str, int] = {}
         self._tvids: dict[int, set[int]] = {}  # the versions with a text (its refcount)
         self._tslots: dict[int, list[int]] = {}  # their slots (the same, but what a query needs)
+        self._tpid: dict[int, int] = {}  # the plugin of each text (its name is part of it)
         self._next_tid = 0
         self._specifiers: dict[str, SpecifierSet | None] = {}
         self._host_hits: dict[tuple[str, str], bool] = {}
         self._cache: OrderedDict[_Plan, _Answer] = OrderedDict()
-        self._hint: dict[str, int] = {}
         self._db: sqlite3.Connection | None = None
         if self._directory is None:
             self._text = TextIndex(None)
@@ -534,25 +571,24 @@ class SearchIndex:
             self._vacate([vid])
             self._pvers[pid].remove(vid)
             self._release_text(vid)
-            self._by_time.pop(self._time_index(vid))
+            if vid in self._untimed:
+                self._untimed.discard(vid)
+            else:
+                self._by_time.pop(self._time_index(vid))
             self._prep[vid] = None
             self._live -= 1
-            self._layout(pid)
+            self._unsettled.add(pid)
+            self._settle()
             if self._db is not None:
                 self._db.execute("DELETE FROM versions WHERE name = ? AND version = ?", key)
             self._cache.clear()
 
     def _apply(self, prepared: list[_Prepared], *, persist: bool) -> None:
         prepared.sort(key=lambda p: (p.name, p.vkey))  # stable: the last of duplicates wins
-        if len(prepared) >= BULK:  # cheaper to rebuild a touched bitmap once, on the next search, than to edit it
-            for term in set(chain.from_iterable(p.terms for p in prepared)):
-                if (posting := self._postings.get(term)) is not None:
-                    posting.bits = None
-        new = Counter(p.name for p in prepared if (p.name, p.doc.version) not in self._vid_of)
-        self._hint = {name: count + len(self._pvers[self._pid_of[name]]) if name in self._pid_of else count for name, count in new.items()}
         for prep in prepared:
             self._put(prep)
-        self._hint = {}
+        if len(prepared) < BULK:
+            self._settle()
         if persist and self._db is not None:
             self._db.execute("BEGIN")
             self._db.executemany(
@@ -560,11 +596,37 @@ class SearchIndex:
                 [(p.name, p.doc.version, _to_json(p.doc)) for p in prepared],
             )
             self._db.execute("COMMIT")
-        if self._text.backlog > FRESH_MAX:  # a bulk load: make it searchable through Tantivy before returning
-            self._text.flush()
-        if self._dead > max(1 << 16, 2 * self._live):
-            self._compact()
         self._cache.clear()
+
+    def flush(self) -> None:
+        """Finish what writes left for later (laying out a bulk load, Tantivy commits, bitmaps), so that the next
+        search is as fast as any. Optional: a search does the same when it has to."""
+        with self._lock:
+            self._settle()
+            self._text.flush()
+            for posting in self._postings.values():
+                if len(posting.slots) >= CACHED_BITMAP_MIN:
+                    posting.bitmap()
+
+    def _settle(self) -> None:
+        """Put new or moved versions in place: blocks and postings, the time order."""
+        if self._unsettled:
+            pending = sum(len(self._pvers[pid]) for pid in self._unsettled)
+            if pending >= BULK:  # cheaper to rebuild the bitmaps once, when next needed, than to edit them
+                for posting in self._postings.values():
+                    posting.bits = None
+            for pid in sorted(self._unsettled):
+                self._layout(pid)
+            self._unsettled.clear()
+        if self._untimed:
+            if len(self._untimed) >= BULK:
+                self._by_time = sorted((v for v, p in enumerate(self._prep) if p is not None), key=self._time_key)
+            else:
+                for vid in self._untimed:
+                    insort(self._by_time, vid, key=self._time_key)
+            self._untimed.clear()
+        if self._dead > max(COMPACT_MIN, self._live):
+            self._compact()
 
     def _put(self, prep: _Prepared) -> None:
         vid = self._vid_of.get((prep.name, prep.doc.version))
@@ -588,35 +650,38 @@ class SearchIndex:
         self._vtid.append(self._text_id(prep))
         self._vslot.append(-1)
         self._tvids[self._vtid[vid]].add(vid)
+        self._tpid[self._vtid[vid]] = pid
         self._live += 1
         if prep.license_key:
             self._license_shown.setdefault(prep.license_key, prep.license_shown)
-        insort(self._by_time, vid, key=self._time_key)
+        self._untimed.add(vid)
         versions = self._pvers[pid]
-        at = bisect_right(versions, prep.vkey, key=lambda v: self._prep[v].vkey)  # type: ignore[union-attr]
-        versions.insert(at, vid)
-        self._layout(pid, only=vid if at == len(versions) - 1 else None)
+        versions.insert(bisect_right(versions, prep.vkey, key=lambda v: self._prep[v].vkey), vid)  # type: ignore[union-attr]
+        self._unsettled.add(pid)
 
     def _replace(self, vid: int, prep: _Prepared) -> None:
         old = self._prep[vid]
         assert old is not None
-        slot = self._vslot[vid]
-        for term in old.terms - prep.terms:
-            self._postings[term].discard(slot)
-        for term in prep.terms - old.terms:
-            self._posting(term).add(slot)
+        slot = self._vslot[vid]  # -1 until laid out: then the postings come from the new terms anyway
+        if slot >= 0:
+            for term in old.terms - prep.terms:
+                self._postings[term].discard(slot)
+            for term in prep.terms - old.terms:
+                self._posting(term).add(slot)
         if old.tkey != prep.tkey:
-            self._tslots[self._vtid[vid]].remove(slot)
+            if slot >= 0:
+                self._tslots[self._vtid[vid]].remove(slot)
             self._release_text(vid)
             self._vtid[vid] = tid = self._text_id(prep)
             self._tvids[tid].add(vid)
-            self._tslots[tid].append(slot)
+            self._tpid[tid] = self._vpid[vid]
+            if slot >= 0:
+                self._tslots[tid].append(slot)
         if prep.license_key:
             self._license_shown.setdefault(prep.license_key, prep.license_shown)
-        if old.ts != prep.ts:
+        if old.ts != prep.ts and vid not in self._untimed:
             self._by_time.pop(self._time_index(vid))
-            self._prep[vid] = prep
-            insort(self._by_time, vid, key=self._time_key)
+            self._untimed.add(vid)
         self._prep[vid] = prep
 
     def _time_key(self, vid: int) -> tuple[Any, ...]:
@@ -631,32 +696,41 @@ class SearchIndex:
         return at
 
     # -- the block layout ---------------------------------------------------------------------------------------
-    def _layout(self, pid: int, only: int | None = None) -> None:
+    def _layout(self, pid: int) -> None:
         """Put the plugin's versions newest first from the bottom of its block (a bigger block when full)."""
         versions = self._pvers[pid]
         start, cap = self._pstart[pid], self._pcap[pid]
         if len(versions) + 1 > cap:
-            new_cap = _capacity(max(len(versions), self._hint.get(self._pname[pid], 0)))
+            new_cap = _capacity(len(versions))
             if cap:
                 self._release_block(start, cap)
-            start = self._pstart[pid] = len(self._vid_at)
+            free = self._free.get(new_cap)
+            if free:
+                start = free.pop()
+                self._dead -= new_cap
+            else:
+                start = len(self._vid_at)
+                self._vid_at.extend(repeat(-1, new_cap))
+            self._pstart[pid] = start
             self._pcap[pid] = cap = new_cap
-            self._vid_at.extend(repeat(-1, cap))
             self._guards |= 1 << (start + cap - 1)
             self._starts |= 1 << start
-            only = None
         top = start + cap - 2  # the oldest version's slot
-        wanted = [(vid, top - i) for i, vid in enumerate(versions) if only is None or vid == only]
-        moves = [(vid, slot) for vid, slot in wanted if self._vslot[vid] != slot]
+        vslot = self._vslot
+        moves = [(vid, top - i) for i, vid in enumerate(versions) if vslot[vid] != top - i]
         self._vacate([vid for vid, _ in moves])
+        postings, vid_at, tslots, vtid, preps = self._postings, self._vid_at, self._tslots, self._vtid, self._prep
         for vid, slot in moves:
-            prep = self._prep[vid]
+            prep = preps[vid]
             assert prep is not None
             for term in prep.terms:
-                self._posting(term).add(slot)
-            self._vid_at[slot] = vid
-            self._vslot[vid] = slot
-            self._tslots[self._vtid[vid]].append(slot)
+                posting = postings.get(term) or self._posting(term)
+                posting.slots.add(slot)
+                if posting.bits is not None:
+                    posting.bits |= 1 << slot
+            vid_at[slot] = vid
+            vslot[vid] = slot
+            tslots[vtid[vid]].append(slot)
 
     def _vacate(self, vids: list[int]) -> None:
         for vid in vids:
@@ -672,14 +746,17 @@ class SearchIndex:
             self._vslot[vid] = -1
 
     def _release_block(self, start: int, cap: int) -> None:
+        """Give a block up (its versions move out right after); the next plugin needing that size reuses it."""
         self._guards &= ~(1 << (start + cap - 1))
         self._starts &= ~(1 << start)
+        self._free.setdefault(cap, []).append(start)
         self._dead += cap
 
     def _compact(self) -> None:
         """Lay every block out afresh, in name order, without the abandoned ones."""
         self._vid_at = []
         self._guards = self._starts = self._dead = 0
+        self._free.clear()
         self._postings.clear()
         for postings in self._by_kind.values():
             postings.clear()
@@ -728,11 +805,13 @@ class SearchIndex:
         del self._tid_of[tkey]
         del self._tvids[tid]
         del self._tslots[tid]
+        self._tpid.pop(tid, None)
 
     # -- reads --------------------------------------------------------------------------------------------------
     def search(self, query: SearchQuery) -> SearchResult:
         plan = _plan(query, self.allow_pending)
         with self._lock:
+            self._settle()
             answer = self._cache.get(plan)
             if answer is not None and answer.text is not None and answer.text.fresh and answer.text.visible != self._text.visible:
                 answer = None  # it matched texts in Python that Tantivy now has: score them properly
@@ -810,16 +889,23 @@ class SearchIndex:
         bits = self._filter(plan)
         text = None
         if plan.words and bits:
-            text = self._text.match(list(plan.words), plan.name_exact)
-            tids, tslots, size = text.all_tids(), self._tslots, len(self._vid_at)
-            if 2 * len(tids) > len(tslots):  # most texts match: cheaper to clear the versions of those that do not
-                other = tslots.keys() - set(tids)
-                live = 0
-                for status in STATUSES:
-                    live |= self._bits(("status", status))
-                bits &= live & ~_bitmap(chain.from_iterable(map(tslots.__getitem__, other)), size)
+            text = self._text.match(list(plan.words), plan.name_exact, self._tslots)
+            tslots, size = self._tslots, len(self._vid_at)
+            if text.inverted:  # most texts match: clear the versions of those that do not
+                missed = chain(text.tids, text.fresh_missed)
+                bits &= ~_bitmap(chain.from_iterable(map(tslots.get, missed, repeat(()))), size)
+            elif 2 * (len(text.tids) + len(text.fresh)) > len(tslots):  # the same, the other texts found here
+                missed = tslots.keys() - set(text.tids) - text.fresh.keys()
+                bits &= ~_bitmap(chain.from_iterable(map(tslots.__getitem__, missed)), size)
             else:
-                bits &= _bitmap(chain.from_iterable(map(tslots.get, tids, repeat(()))), size)
+                matched = [*text.tids, *text.fresh]
+                plugins = set(map(self._tpid.get, matched))
+                plugins.discard(None)
+                if PLUGIN_WALK * len(plugins) * len(tslots) < len(matched) * self._live:  # few plugins, many versions
+                    reps = self._reps_by_plugin(bits, set(matched), plugins)  # type: ignore[arg-type]
+                    total = reps.bit_count()
+                    return _Answer(reps=reps, total=total, facets=self._facets(reps, total), text=text)
+                bits &= _bitmap(chain.from_iterable(map(tslots.get, matched, repeat(()))), size)
         elif plan.words:
             bits = 0
         x = bits | self._guards
@@ -827,11 +913,36 @@ class SearchIndex:
         total = reps.bit_count()
         return _Answer(reps=reps, total=total, facets=self._facets(reps, total), text=text)
 
+    def _reps_by_plugin(self, bits: int, matched: set[int], plugins: set[int]) -> int:
+        """The hits of a text query, plugin by plugin: the newest version passing the filters (`bits`) is usually
+        the newest with a matching text too; only where it is not, older ones are looked at."""
+        x = bits | self._guards
+        newest = _bytes(x & ~(x - self._starts) & ~self._guards)
+        passing = _bytes(bits)
+        pstart, pcap, vid_at, vtid = self._pstart, self._pcap, self._vid_at, self._vtid
+        found: list[int] = []
+        for pid in plugins:
+            start = pstart[pid]
+            if start < 0:
+                continue
+            block = int.from_bytes(newest[start >> 3:(start + pcap[pid]) >> 3], "little")
+            if not block:
+                continue
+            slot = start + block.bit_length() - 1
+            if vtid[vid_at[slot]] in matched:
+                found.append(slot)
+                continue
+            for older in range(slot + 1, start + pcap[pid] - 1):
+                if _has(passing, older) and vtid[vid_at[older]] in matched:
+                    found.append(older)
+                    break
+        return _bitmap(found, len(vid_at))
+
     def _facets(self, reps: int, total: int) -> dict[str, dict[str, int]]:
         counts: dict[str, Counter[str]] = {name: Counter() for name in FACET_FIELDS.values()}
         if total <= SMALL_FACETS:
             prep = self._prep
-            for kind, value in chain.from_iterable(prep[vid].facet_terms for vid in map(self._vid_at.__getitem__, _one_per_byte(reps))):  # type: ignore[union-attr]
+            for kind, value in chain.from_iterable(prep[vid].facet_terms for vid in map(self._vid_at.__getitem__, _one_per_byte(reps, total))):  # type: ignore[union-attr]
                 counts[FACET_FIELDS[kind]][value] += 1
         elif total:
             for kind, name in FACET_FIELDS.items():
@@ -853,7 +964,7 @@ class SearchIndex:
         by_time = plan.sort == "newest" or plan.sort == "relevance"
         population = len(self._by_time) if by_time else len(self._pids_by_name)
         if want * population > 4 * answer.total * answer.total:  # sparse: sort the hits
-            slots = _one_per_byte(reps)
+            slots = _one_per_byte(reps, answer.total)
             if by_time:
                 slots.sort(key=lambda s: self._time_key(self._vid_at[s]))
             else:
@@ -893,12 +1004,12 @@ class SearchIndex:
         the texts best first, scoring more until the page is full and every hit scoring the same as its last one
         is in. A version takes the score of its text."""
         rank = self._ranks()
-        k = max(FIRST_SCORED, 2 * want)
+        k = max(FIRST_SCORED, 2 * want, len(text.ranked) if text.complete else 0)
         while True:
             ranked, complete = text.top(k)
             if complete:
                 scores = dict(ranked)
-                slots = _one_per_byte(answer.reps)
+                slots = _one_per_byte(answer.reps, answer.total)
                 vids = list(map(self._vid_at.__getitem__, slots))
                 by_score = list(map(scores.get, map(self._vtid.__getitem__, vids), repeat(0.0)))
                 by_name = list(map(rank.__getitem__, map(self._vpid.__getitem__, vids)))

@@ -6,8 +6,9 @@ and `search.SearchIndex` maps each text to the versions that carry it. Status ch
 an unchanged text never touch Tantivy; only a new or vanished text is a Tantivy write.
 
 Ranking (BM25 from Tantivy), per query word w:
-- exact tier: w in the name (split on `-`), keywords, summary or description, or its English stem in any of them
-  -> a constant `EXACT_TIER` plus BM25 weighted name 4, keywords 2.5, summary 1.5, description 1, stem 0.5;
+- exact tier: w in the name (split on `-`) or keywords, or its English stem in the summary or description (so
+  "trade" finds "trading") -> a constant `EXACT_TIER` plus BM25 weighted name 4, keywords 2.5, summary 1.5,
+  description 1;
 - typo tier: w within edit distance 1 (len >= 4) or 2 (len >= 8; a transposition costs 1) of a word in any of
   them -> a constant `FUZZY_SCORE` (an exact match gets it too).
 `EXACT_TIER` exceeds anything BM25 and the typo tier add for one word, so a text matching more words exactly always
@@ -26,14 +27,14 @@ from __future__ import annotations
 import hashlib
 import shutil
 import threading
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import tantivy
 from tantivy import Filter, Occur, Query, TextAnalyzerBuilder, Tokenizer
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 WORDS = "plugyard_words"
 STEM = "plugyard_stem"
 MAX_WORD = 40
@@ -41,11 +42,13 @@ MAX_WORD = 40
 EXACT_TIER = 1000.0
 FUZZY_SCORE = 0.5
 NAME_EXACT_BONUS = 50.0
-FIELD_BOOSTS = (("name", 4.0), ("keywords", 2.5), ("summary", 1.5), ("description", 1.0))
-STEM_BOOST = 0.5
+WORD_FIELDS = (("name", 4.0), ("keywords", 2.5))  # matched word for word
+STEM_FIELDS = (("summary", 1.5), ("description", 1.0))  # matched by English stem
 FUZZY_MIN_1 = 4
 FUZZY_MIN_2 = 8
-FIRST_SCORED = 2048  # texts scored at once; a broader query fetches the rest by id and scores more on demand
+FIRST_SCORED = 2048  # texts scored at first; beyond, the set comes by id, unscored (much cheaper), and more are
+# scored only when a page needs them (unless the first ones all tie: then all are scored, as the page will need it)
+
 FRESH_MAX = 64  # beyond this many uncommitted texts, a search waits for the commit instead of matching them in Python
 IDLE_EXIT_S = 2.0  # the committer thread ends after this long without work (and starts again on the next write)
 
@@ -74,11 +77,8 @@ def typo_distance(word: str) -> int:
 
 
 def text_key(name: str, summary: str, description: str, keywords: Sequence[str]) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    for part in (name, summary, description, *keywords):
-        h.update(part.encode("utf-8", "surrogatepass"))
-        h.update(b"\x00")
-    return h.hexdigest()
+    text = "\x00".join((name, summary, description, *keywords))
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 def _schema() -> tantivy.Schema:
@@ -86,10 +86,11 @@ def _schema() -> tantivy.Schema:
     sb.add_text_field("tkey", stored=True, tokenizer_name="raw", index_option="basic")
     sb.add_unsigned_field("tid", stored=True, fast=True)
     sb.add_text_field("name_exact", tokenizer_name="raw", index_option="basic")
-    for field, _ in FIELD_BOOSTS:
+    for field, _ in WORD_FIELDS:
         sb.add_text_field(field, tokenizer_name=WORDS, index_option="freq")
-    sb.add_text_field("stem", tokenizer_name=STEM, index_option="freq")
-    sb.add_text_field("all", tokenizer_name=WORDS, index_option="basic")  # typo matching only: constant score
+    for field, _ in STEM_FIELDS:
+        sb.add_text_field(field, tokenizer_name=STEM, index_option="freq")
+    sb.add_text_field("all", tokenizer_name=WORDS, index_option="basic")  # every word as written: typos, no scores
     return sb.build()
 
 
@@ -127,23 +128,22 @@ class _FreshText:
 
     def __init__(self, text: _Text) -> None:
         self.name = text.name
-        self.fields = {
+        self.words = {
             "name": set(WORDS_ANALYZER.analyze(text.name)),
             "keywords": {w for k in text.keywords for w in WORDS_ANALYZER.analyze(k)},
-            "summary": set(WORDS_ANALYZER.analyze(text.summary)),
-            "description": set(WORDS_ANALYZER.analyze(text.description)),
         }
-        self.all = set().union(*self.fields.values())
-        self.stems = {s for part in (text.name, *text.keywords, text.summary, text.description) for s in STEM_ANALYZER.analyze(part)}
+        self.stems = {"summary": set(STEM_ANALYZER.analyze(text.summary)), "description": set(STEM_ANALYZER.analyze(text.description))}
+        self.all = {w for part in (text.name, *text.keywords, text.summary, text.description) for w in WORDS_ANALYZER.analyze(part)}
 
     def word_score(self, word: str) -> float:
         """0 when the word does not match; otherwise what the Tantivy clause for it would give, roughly."""
         stems = STEM_ANALYZER.analyze(word)
-        stem_hit = bool(stems) and stems[0] in self.stems
-        in_fields = [boost for field, boost in FIELD_BOOSTS if word in self.fields[field]]
+        stem = stems[0] if stems else word
+        boosts = [boost for field, boost in WORD_FIELDS if word in self.words[field]]
+        boosts += [boost for field, boost in STEM_FIELDS if stem in self.stems[field]]
         score = 0.0
-        if in_fields or stem_hit:
-            score += EXACT_TIER + sum(in_fields) + (STEM_BOOST if stem_hit else 0.0)
+        if boosts or word in self.all:
+            score += EXACT_TIER + sum(boosts)
         distance = typo_distance(word)
         if distance and (word in self.all or any(_osa_within(word, w, distance) for w in self.all)):
             score += FUZZY_SCORE
@@ -158,20 +158,20 @@ class _FreshText:
 
 @dataclass
 class TextMatch:
-    """The texts matching a query: `tids` (every matching committed text, in no particular order), `ranked` (the
-    best of them with their scores, best first; all of them when `complete`) and `fresh` (tid -> score of texts
-    matched in Python). `top(k)` gives the best k of all."""
+    """The texts matching a query. Committed texts: `tids` (every match, in no particular order) or, when
+    `inverted` (most texts match), `tids` lists every committed text that does *not* match; `ranked` holds the best
+    matches with their scores, best first (all of them when `complete`). Fresh texts (matched in Python): `fresh`
+    (tid -> score) and `fresh_missed` (those that do not match). `top(k)` gives the best k of all."""
 
     visible: int  # the text index's `visible` when matched
     searcher: tantivy.Searcher | None
     query: Query | None
     tids: list[int]
+    inverted: bool
     ranked: list[tuple[int, float]]
     complete: bool
     fresh: dict[int, float]
-
-    def all_tids(self) -> list[int]:
-        return self.tids + list(self.fresh)
+    fresh_missed: list[int]
 
     def top(self, k: int) -> tuple[list[tuple[int, float]], bool]:
         """The best k (tid, score), best first, and whether that is every match."""
@@ -295,9 +295,7 @@ class TextIndex:
             doc.add_text("keywords", keyword)
         doc.add_text("summary", text.summary)
         doc.add_text("description", text.description)
-        for field in ("stem", "all"):
-            for part in (text.name, *text.keywords, text.summary, text.description):
-                doc.add_text(field, part)
+        doc.add_text("all", " ".join((text.name, *text.keywords, text.summary, text.description)))
         return doc
 
     @property
@@ -346,8 +344,9 @@ class TextIndex:
             result[doc.get_first("tkey")] = doc.get_first("tid")
         return result
 
-    def match(self, words: list[str], name_exact: str | None) -> TextMatch:
-        """The texts matching every word; when none does and there are several words, those matching any."""
+    def match(self, words: list[str], name_exact: str | None, live: Container[int]) -> TextMatch:
+        """The texts matching every word; when no live text does and there are several words, those matching any.
+        `live` holds the tids still in use (the searcher may still hold texts deleted since its commit)."""
         with self._cond:
             if self._error is not None:
                 raise RuntimeError(f"the search text index failed to commit: {self._error}") from self._error
@@ -362,39 +361,63 @@ class TextIndex:
         for every in (True, False):
             if not every and len(words) < 2:
                 break
-            clauses = [self._word_query(w) for w in words]
             occur = Occur.Must if every else Occur.Should
             bonus = [] if not name_exact else [
                 (Occur.Should, Query.const_score_query(Query.term_query(self.schema, "name_exact", name_exact), NAME_EXACT_BONUS))
             ]
-            query = Query.boolean_query([(occur, c) for c in clauses] + bonus)
+            query = Query.boolean_query([(occur, self._word_query(w)) for w in words] + bonus)
             ranked: list[tuple[int, float]] = []
             tids: list[int] = []
-            complete = True
-            if searcher.num_docs:
-                ranked = _scored(searcher, query, FIRST_SCORED)
-                complete = len(ranked) < FIRST_SCORED
+            complete, inverted = True, False
+            n = searcher.num_docs
+            if n:
+                result = searcher.search(query, limit=FIRST_SCORED, count=True)
+                if result.hits:
+                    scores, addresses = zip(*result.hits)
+                    ranked = list(zip(searcher.fast_field_values("tid", list(addresses)), scores))
+                tied = bool(ranked) and ranked[0][1] == ranked[-1][1]
+                if result.count > FIRST_SCORED and tied:
+                    ranked = _scored(searcher, query, result.count)  # all of them: cheaper than walking ties later
+                complete = len(ranked) >= result.count
                 if complete:
-                    tids = [tid for tid, _ in ranked]
-                else:  # a broad query: every match by id (cheaper than scoring them all), the best few scored
-                    hits = searcher.search(query, limit=searcher.num_docs, count=False, order_by_field="tid").hits
-                    tids = [tid for tid, _ in hits]
-            fresh_scores = {tid: s for tid, text in fresh.items() if (s := text.score(words, name_exact, every=every))}
-            if tids or fresh_scores:
-                return TextMatch(visible, searcher, query, tids, ranked, complete, fresh_scores)
-        return TextMatch(visible, None, None, [], [], True, {})
+                    tids = [tid for tid, _ in ranked if tid in live]
+                else:  # a broad query: the set from an unscored query, by id; the best few scored
+                    matching = Query.boolean_query([(occur, self._word_filter(w)) for w in words])
+                    if 2 * result.count > n:  # most texts match: list the others
+                        inverted = True
+                        matching = Query.boolean_query([(Occur.Must, Query.all_query()), (Occur.MustNot, matching)])
+                    tids = [tid for tid, _ in searcher.search(matching, limit=n, count=False, order_by_field="tid").hits]
+                    if not inverted:
+                        tids = list(filter(live.__contains__, tids))
+            fresh_scores = {tid: text.score(words, name_exact, every=every) for tid, text in fresh.items()}
+            if tids or inverted or any(fresh_scores.values()):
+                return TextMatch(
+                    visible, searcher, query, tids, inverted, ranked, complete,
+                    {tid: s for tid, s in fresh_scores.items() if s}, [tid for tid, s in fresh_scores.items() if not s],
+                )
+        return TextMatch(visible, None, None, [], False, [], True, {}, list(fresh))
+
+    def _word_filter(self, word: str) -> Query:
+        """What `_word_query` matches, without the scoring: the word, its stem or (long enough) a typo of it."""
+        stems = STEM_ANALYZER.analyze(word)
+        stem = stems[0] if stems else word
+        parts = [(Occur.Should, Query.term_query(self.schema, "all", word))]
+        parts += [(Occur.Should, Query.term_query(self.schema, field, stem)) for field, _ in STEM_FIELDS]
+        distance = typo_distance(word)
+        if distance:
+            parts.append((Occur.Should, Query.fuzzy_term_query(self.schema, "all", word, distance=distance, transposition_cost_one=True)))
+        return Query.boolean_query(parts)
 
     def _word_query(self, word: str) -> Query:
         schema = self.schema
         stems = STEM_ANALYZER.analyze(word)
         stem = stems[0] if stems else word
-        any_exact = Query.boolean_query(
-            [(Occur.Should, Query.term_query(schema, field, word)) for field, _ in FIELD_BOOSTS]
-            + [(Occur.Should, Query.term_query(schema, "stem", stem))]
-        )
-        parts: list[tuple[Occur, Query]] = [(Occur.Should, Query.const_score_query(any_exact, EXACT_TIER))]
-        parts += [(Occur.Should, Query.boost_query(Query.term_query(schema, f, word), boost)) for f, boost in FIELD_BOOSTS]
-        parts.append((Occur.Should, Query.boost_query(Query.term_query(schema, "stem", stem), STEM_BOOST)))
+        exact = [Query.term_query(schema, "all", word)] + [Query.term_query(schema, field, stem) for field, _ in STEM_FIELDS]
+        parts: list[tuple[Occur, Query]] = [
+            (Occur.Should, Query.const_score_query(Query.boolean_query([(Occur.Should, q) for q in exact]), EXACT_TIER))
+        ]
+        parts += [(Occur.Should, Query.boost_query(Query.term_query(schema, f, word), boost)) for f, boost in WORD_FIELDS]
+        parts += [(Occur.Should, Query.boost_query(Query.term_query(schema, f, stem), boost)) for f, boost in STEM_FIELDS]
         distance = typo_distance(word)
         if distance:
             fuzzy = Query.fuzzy_term_query(schema, "all", word, distance=distance, transposition_cost_one=True)

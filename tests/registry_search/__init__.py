@@ -1,0 +1,1 @@
+"""Tests of the registry's search index as a library (no NATS)."""
