@@ -20,9 +20,12 @@ from plugyard_core.service import health_router
 from plugyard_core.services import SERVICES, service_module
 from plugyard_core.streams import EVENTS_SUBJECTS, TELEMETRY_SUBJECTS, event_subject
 from plugyard_schemas.cloudevent import CloudEvent
+from plugyard_schemas.registry_events import REGISTRY_EVENTS
 
 HERE = Path(__file__).resolve().parent
 VERSION = "0.1.0"
+# Each service's events: the model of a CloudEvent's `data` (the envelope is CloudEvent).
+SERVICE_EVENTS = {"registry": REGISTRY_EVENTS}
 
 
 def message_models() -> dict[str, type[BaseModel]]:
@@ -61,6 +64,10 @@ def bus_document() -> str:
         description="A consumer terminated a message it can never process; data is a MessageRejected.",
         schema=CloudEvent,
     )
+    for service, events in SERVICE_EVENTS.items():
+        for name, model in events.items():
+            broker.publisher(event_subject(service, name), title=f"{service}.{name}", description=(model.__doc__ or "").strip() or None,
+                             schema=model)
     broker.publisher(TELEMETRY_SUBJECTS, title="PLUGYARD_TELEMETRY", description="High-volume samples; kept for a limited age.")
     spec = AsyncAPI(broker, title="Plugyard bus", version=VERSION, description="Every subject Plugyard speaks on")
     return render(json.loads(spec.to_specification().to_json()))

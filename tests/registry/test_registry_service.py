@@ -209,3 +209,26 @@ async def test_hostile_archives_are_refused_naming_the_rule(registry, nc, alice,
     assert any(rule in refused.value.message for rule in ("path-traversal", "not-gzip", "traversal", "gzip")), refused.value.message
     health = await call(nc, rpc("health"), HealthRequest(), HealthReply)
     assert health.healthy
+
+
+async def test_every_registry_event_matches_its_schema(registry, nc, tmp_path, alice, mallory):
+    from plugyard_artifacts.signing import DeprecateStatement
+    from plugyard_schemas.registry import DeprecateReply, DeprecateRequest
+    from plugyard_schemas.registry_events import REGISTRY_EVENTS
+
+    await publish(nc, release_of(make_plugin(tmp_path, "schematic"), tmp_path), alice)
+    issued = datetime.now(UTC).replace(microsecond=0)
+    yank = YankStatement(name="schematic", version="1.0.0", reason="r", issued_at=issued)
+    await call(nc, rpc("yank"), YankRequest(name="schematic", version="1.0.0", reason="r", issued_at=issued, signature=sign(yank, alice)), YankReply)
+    owner = OwnerAddStatement(name="schematic", address=mallory.address, issued_at=issued)
+    await call(nc, rpc("owners-add"), OwnerAddRequest(name="schematic", address=mallory.address, issued_at=issued, signature=sign(owner, alice)), OwnerAddReply)
+    deprecation = DeprecateStatement(name="schematic", successor=None, reason="old", issued_at=issued)
+    await call(nc, rpc("deprecate"), DeprecateRequest(name="schematic", reason="old", issued_at=issued, signature=sign(deprecation, alice)), DeprecateReply)
+    sub = await nc.jetstream().subscribe("plugyard.evt.registry.>", ordered_consumer=True)
+    seen = set()
+    while seen != set(REGISTRY_EVENTS):
+        event = json.loads((await sub.next_msg(timeout=10)).data)
+        name = event["type"].removeprefix("dev.plugyard.registry.")
+        REGISTRY_EVENTS[name].model_validate(event["data"])
+        assert event["subject"].startswith("schematic")
+        seen.add(name)

@@ -26,6 +26,7 @@ from plugyard_schemas.registry import (
     YankReply,
     YankRequest,
 )
+from plugyard_schemas.registry_events import OwnerAdded, PluginDeprecated, PluginRegistered, VersionPublished, VersionYanked
 from plugyard_schemas.rpc import ErrorBody, ErrorCode, ErrorReply, HealthReply, HealthRequest
 
 __all__ = [
@@ -47,7 +48,10 @@ __all__ = [
     "MessageRejected",
     "OwnerAddReply",
     "OwnerAddRequest",
+    "OwnerAdded",
+    "PluginDeprecated",
     "PluginManifest",
+    "PluginRegistered",
     "PublishReply",
     "PublishRequest",
     "ResolveReply",
@@ -61,6 +65,8 @@ __all__ = [
     "VerifyReply",
     "VerifyRequest",
     "VersionInfo",
+    "VersionPublished",
+    "VersionYanked",
     "YankReply",
     "YankRequest",
     "normalize_name",
