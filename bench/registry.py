@@ -1,32 +1,38 @@
 """The registry at scale (issue 3), each figure beside the limit it is measured against, in one run:
-- search p50/p99 through the RPC (`plugyard.rpc.registry.search`, a service process over NATS) beside the same
-  queries straight on a SearchIndex built in this process from the same events (the limit);
-- start-up: the service answering its health RPC (it rebuilds its catalogue and search index from its events)
-  beside the same catalogue rebuild in this process;
-- resolve on a 1,000-plugin graph (bench/registry_resolve.py's measure_resolve, in process); through the RPC,
-  a plugin with a deep dependency tree seeded into the same registry, beside the in-process resolve over the same
-  catalogue;
-- publish: real signed publishes through the RPC (pack, sign, object store, publish), per second, beside bare
-  NATS request/reply round trips.
+- start-up: the service (a process of its own, `python -m plugyard_registry`) answering its health RPC, which it
+  does once it has rebuilt its catalogue and search index from its events, beside the same rebuild in this process;
+- search p50/p99 through the RPC (`plugyard.rpc.registry.search` over NATS) beside the same queries straight on
+  the index rebuilt in this process from the same events (the limit), and the aim: RPC p99 under 50 ms;
+- resolve: bench/registry_resolve.py's 1,000-plugin graph and requests, seeded into the same registry, through the
+  RPC beside the same requests in process (the registry's catalogue) and beside measure_resolve (the resolver on
+  prebuilt versions); then one large install (a request pinning --deep-tree plugins), through the RPC and in
+  process, with searches sent while it runs;
+- publish: real signed publishes through the RPC (packed as the CLI packs, signed, put in the object store,
+  published), per second, beside bare NATS request/reply round trips.
 
-usage: .venv/bin/python bench/registry.py [--versions N] [--requests N] [--publishes N] [--json]
+usage: .venv/bin/python bench/registry.py [--versions N] [--requests N] [--publishes N] [--resolve-repeat N]
+                                          [--deep-tree N] [--json]
 
-The catalogue (bench/registry_search.py's synthetic_catalogue: names, descriptions and topics of the ElizaOS
-registry varied to N versions, about 8 per plugin) is recorded through the registry's own write path: a
-RegistryApplication saving `Plugin` aggregates (PluginRegistered, VersionPublished, VersionYanked), 500 plugins per
-`save()`. No scanner exists yet, so every version is "pending": the service and this process both run with
-PLUGYARD_DEV_ALLOW_PENDING=1, which lets search and resolve show pending versions. The seeded events are marked as
-already relayed (the outbox relay's tracking position is set to the last one), as they would be in a registry that
-has been running: otherwise the service would spend its first minute republishing 100k events to JetStream while
-being measured. nats-server runs with `sync_interval: always`, as `plugyard up` runs it.
+The catalogue: N versions in all, of which bench/registry_resolve.py's graph (1,000 plugins, 5,480 versions) and
+the rest bench/registry_search.py's synthetic_catalogue (names, descriptions and topics of the ElizaOS registry,
+varied, about 8 versions per plugin). It is recorded through the registry's own write path: a RegistryApplication
+(its read model switched off while seeding) saving `Plugin` aggregates (PluginRegistered, VersionPublished,
+VersionYanked), 500 plugins per `save()`, with manifests validated as `plugin.toml` is. No scanner exists yet, so
+every version is "pending": the service and this process both run with PLUGYARD_DEV_ALLOW_PENDING=1, which lets
+search and resolve show pending versions. The seeded events are marked as already relayed (the outbox relay's
+tracking position set to the last one), as in a registry that has been running: otherwise the service would spend
+its first minutes republishing 100k events to JetStream while being measured. nats-server runs with
+`sync_interval: always`, as `plugyard up` runs it.
 
 Search queries: eight kinds (one word, two words, a typo, an exact name, words + category + licence, word + host
 version + no native code, browsing a category with a permission by newest, a publisher), each instantiated with
 different words or values, all distinct, so the service's result cache (64 answers) never answers one; the same
-queries, in the same order, run on the in-process index (same class and defaults) afterwards. A repeated query
-(a cache hit) and the health RPC show the floor of a search through the RPC.
-"""
+queries, in the same order, then run on the in-process index (same class and defaults). A repeated query (a cache
+hit) and the health RPC show the floor of a search through the RPC.
 
+The service is started through a one-line wrapper that adds a gc callback logging each full (oldest-generation)
+collection and its length; the report places them in the bench's phases.
+"""
 from __future__ import annotations
 
 import argparse
@@ -48,6 +54,7 @@ import tempfile
 import textwrap
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -73,20 +80,37 @@ from plugyard_core.streams import EVENTS_STREAM, rpc_subject
 from plugyard_registry.application import RegistryApplication
 from plugyard_registry.catalog import Catalog
 from plugyard_registry.domain import Plugin
-from plugyard_registry.resolver import resolve
+from plugyard_registry.resolver import ResolutionConflict, ResolutionError, resolve
 from plugyard_registry.search import SearchDocument, SearchQuery
 from plugyard_schemas.manifest import PluginManifest
-from plugyard_schemas.registry import PublishReply, PublishRequest, ResolveReply, ResolveRequest, SearchReply, SearchRequest
+from plugyard_registry.handlers import hit_fields
+from plugyard_schemas.registry import PublishReply, PublishRequest, ResolveReply, ResolveRequest, SearchHit, SearchReply, SearchRequest
 from plugyard_schemas.rpc import HealthReply, HealthRequest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from registry_resolve import HOST_VERSION, build_catalog, measure_resolve, pick_requests  # noqa: E402
 from registry_search import CATEGORIES, load_eliza, synthetic_catalogue  # noqa: E402
 
 PLUGINS_PER_SAVE = 500
 QUERY_KINDS = 8
-DEEP_TREE = 1000  # plugins in the dependency graph seeded for the RPC resolve
-RESOLVE_HOST = "1.4"
+GRAPH_PLUGINS = 1000  # bench/registry_resolve.py's catalogue, seeded into the registry too
+DEEP_TREE = 300  # plugins in the large install (one request pinning them all)
+RESOLVE_HOST = HOST_VERSION
 START_TIMEOUT_S = 900
+# `python -m plugyard_registry`, plus a gc callback that logs every full (oldest-generation) collection and its length
+SERVICE_WITH_GC_LOG = """
+import gc, sys, time
+_started = [0.0]
+def _full_collections(phase, info):
+    if info["generation"] == 2:
+        if phase == "start":
+            _started[0] = time.perf_counter()
+        else:
+            print(f"bench-gc2 {time.time():.3f} {(time.perf_counter() - _started[0]) * 1000:.1f}", file=sys.stderr, flush=True)
+gc.callbacks.append(_full_collections)
+import runpy
+runpy.run_module("plugyard_registry", run_name="__main__", alter_sys=True)
+"""
 PERMISSION_GRANTS = {
     "network": {"network": ["api.example.org:443"]},
     "filesystem": {"filesystem": [{"path": "/var/lib/plugin-data", "mode": "read"}]},
@@ -237,6 +261,24 @@ def fast_cid(data: bytes) -> str:
 
 
 assert fast_cid(b"plugyard") == cid_of(b"plugyard")
+
+
+def graph_documents(graph: Any) -> tuple[list[SearchDocument], dict[tuple[str, str], tuple[str, ...]]]:
+    """bench/registry_resolve.py's 1,000-plugin catalogue as documents to publish: every version with its requires,
+    host range and yank (its statuses cannot be recorded: without a scanner every version is pending)."""
+    start = datetime(2025, 6, 1, tzinfo=UTC)
+    publisher = to_checksum_address("0x" + hashlib.sha256(b"graph-publisher").hexdigest()[:40])
+    docs, requires = [], {}
+    for i, cand in enumerate(c for versions in graph.by_name.values() for c in versions):
+        words = cand.name.split("-")[:2]
+        docs.append(SearchDocument(
+            name=cand.name, version=str(cand.version), summary=f"{' '.join(words).capitalize()} for agents",
+            description=f"Connects {words[0]} and {words[1]}: a plugin of the resolver benchmark's graph.", keywords=tuple(dict.fromkeys(words)),
+            categories=("devtools",), license="MIT", authors=("Graph Author <graph@example.org>",), publisher=publisher, permissions=(),
+            host=str(cand.host), status=cand.status, yanked=cand.yanked, published_at=start + timedelta(minutes=i),
+        ))
+        requires[(cand.name, str(cand.version))] = tuple(str(r) for r in cand.requires)
+    return docs, requires
 
 
 def seed(data_dir: Path, docs: list[SearchDocument], requires: dict[tuple[str, str], tuple[str, ...]]) -> dict[str, Any]:
@@ -441,32 +483,45 @@ def prepare_publishes(root: Path, count: int, words: list[str], rng: random.Rand
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     began = time.perf_counter()
     phases: dict[str, float] = {}
+    windows: dict[str, tuple[float, float]] = {}  # wall-clock spans, to place the service's GC pauses
+
+    def mark(name: str, started: float) -> None:
+        phases[name] = time.perf_counter() - started
+        windows[name] = (time.time() - phases[name], time.time())
     rng = random.Random(5)
     with tempfile.TemporaryDirectory(prefix="plugyard-registry-bench-") as tmp_name:
         tmp = Path(tmp_name)
         data_dir = tmp / "data"
 
         t = time.perf_counter()
-        docs = synthetic_catalogue(args.versions)
-        root, requires = deep_tree(docs, rng, min(DEEP_TREE, len({d.name for d in docs}) // 2))
-        phases["generate"] = time.perf_counter() - t
+        graph, graph_shape = build_catalog(GRAPH_PLUGINS)
+        graph_requests = pick_requests(graph, GRAPH_PLUGINS)
+        graph_docs, requires = graph_documents(graph)
+        synthetic = synthetic_catalogue(max(1, args.versions - len(graph_docs)))
+        root, tree_requires = deep_tree(synthetic, rng, min(args.deep_tree, len({d.name for d in synthetic}) // 2))
+        if {d.name for d in synthetic} & graph.by_name.keys():
+            raise RuntimeError("a synthetic plugin has the name of one in the resolver's graph")
+        requires.update(tree_requires)
+        docs = synthetic + graph_docs
+        mark("generate", t)
 
         t = time.perf_counter()
         seeded = seed(data_dir, docs, requires)
-        phases["seed"] = time.perf_counter() - t
+        mark("seed", t)
 
         # the limit for start-up and the index the same queries run on in-process: the service's own rebuild
         t = time.perf_counter()
         reader = SeedingApplication(data_dir=data_dir)
         catalog = Catalog(allow_pending=True)
         rebuild_started = time.perf_counter()
-        catalog.rebuild(reader)
+        with GcPauses() as rebuild_gc:
+            catalog.rebuild(reader)
         rebuild_s = time.perf_counter() - rebuild_started
         reader.close()
         s = time.perf_counter()
         gc.collect()  # what one full collection costs a process holding this catalogue (the service holds one too)
         full_gc_s = time.perf_counter() - s
-        phases["in-process rebuild"] = time.perf_counter() - t
+        mark("in-process rebuild", t)
 
         server = EmbeddedNats(tmp / "nats", free_port())
         server.start()
@@ -477,10 +532,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         try:
             t = time.perf_counter()
             with open(log, "wb") as out:
-                service = subprocess.Popen([sys.executable, "-m", "plugyard_registry"], env=env, stdout=out, stderr=subprocess.STDOUT)
+                service = subprocess.Popen([sys.executable, "-c", SERVICE_WITH_GC_LOG], env=env, stdout=out, stderr=subprocess.STDOUT)
             details = await wait_healthy(nc, service, log)
             startup_s = time.perf_counter() - t
-            phases["service start"] = startup_s
+            mark("service start", t)
             if details.get("versions") != len(catalog.index):
                 raise RuntimeError(f"the service indexed {details.get('versions')} versions, this process {len(catalog.index)}")
             service_rss = rss_mib(service.pid)
@@ -515,7 +570,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 s = time.perf_counter()
                 await call(nc, rpc_subject("registry", "health"), HealthRequest(), HealthReply)
                 health.append(time.perf_counter() - s)
-            phases["search via RPC"] = time.perf_counter() - t
+            mark("search via RPC", t)
 
             t = time.perf_counter()
             index = catalog.index
@@ -529,15 +584,54 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     s = time.perf_counter()
                     index.search(query)
                     local_samples.append((kind, time.perf_counter() - s))
+            # what the RPC adds around index.search, measured here: the handler's SearchHit/SearchReply building and
+            # encoding, and the client's decoding (same queries)
+            encode = []
+            for kind, fields in timed:
+                result = index.search(search_query(fields))
+                s = time.perf_counter()
+                hits = [SearchHit.model_validate(hit_fields(hit)) for hit in result.hits]
+                body = SearchReply(total=result.total, hits=hits, facets=result.facets).model_dump_json().encode()
+                SearchReply.model_validate(json.loads(body))
+                SearchRequest(**fields).model_dump_json()
+                encode.append(time.perf_counter() - s)
+            # a full collection with the catalogue frozen out of the collector's view (gc.freeze(), as a service could
+            # do after its rebuild), beside the unfrozen one measured after the rebuild
+            gc.freeze()
+            s = time.perf_counter()
+            gc.collect()
+            frozen_gc_s = time.perf_counter() - s
+            gc.unfreeze()
             # the two indexes hold the same versions: the answers must agree
             for kind, fields in timed[:40]:
                 reply = await call(nc, subject, SearchRequest(**fields), SearchReply, timeout=60)
                 local = index.search(search_query(fields))
                 if reply.total != local.total or [h.name for h in reply.hits] != [h.name for h in local.hits]:
                     mismatched += 1
-            phases["search in process"] = time.perf_counter() - t
+            mark("search in process", t)
 
-            # 3. resolve: the deep tree through the RPC beside the same resolve in process
+            # 3. resolve: bench/registry_resolve.py's requests on its 1,000-plugin graph, through the RPC and in process
+            t = time.perf_counter()
+            graph_rpc, graph_local, outcomes = [], [], []
+            resolve_subject = rpc_subject("registry", "resolve")
+            for requirements in graph_requests:
+                request = ResolveRequest(requirements=requirements, host_version=RESOLVE_HOST)
+                rpc_outcome = await resolve_outcome_rpc(nc, resolve_subject, request)  # warm-up, and the answer
+                local_outcome = resolve_outcome_local(requirements, catalog)
+                outcomes.append({"request": requirements, "rpc": rpc_outcome, "in_process": local_outcome})
+                for _ in range(args.resolve_repeat):
+                    s = time.perf_counter()
+                    await resolve_outcome_rpc(nc, resolve_subject, request)
+                    graph_rpc.append(time.perf_counter() - s)
+                for _ in range(args.resolve_repeat):
+                    s = time.perf_counter()
+                    resolve_outcome_local(requirements, catalog)
+                    graph_local.append(time.perf_counter() - s)
+            if any(o["rpc"] != o["in_process"] for o in outcomes):
+                raise RuntimeError(f"resolves differ between the RPC and this process: {outcomes}")
+            mark("resolve graph via RPC and in process", t)
+
+            # and a large install: one request pinning the deep tree, through the RPC and in process
             t = time.perf_counter()
             resolve_rpc, resolve_local, during_resolve, pinned = [], [], [], 0
             if root:
@@ -562,7 +656,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     await call(nc, subject, probe, SearchReply, timeout=120)
                     during_resolve.append(time.perf_counter() - s)
                 await resolving
-            phases["resolve via RPC and in process"] = time.perf_counter() - t
+            mark("large install resolve", t)
             del catalog, index  # the in-process index is no longer needed; free its memory before publishing
 
             # 4. publishes through the RPC beside bare request/reply
@@ -593,10 +687,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             if not found.hits or found.hits[0].name != prepared[-1][0].name:
                 raise RuntimeError("a published plugin is not found by its name")
             bare = await bare_round_trips(server.url, 2000)
-            phases["publish"] = time.perf_counter() - t
+            mark("publish", t)
             details_after = await call(nc, rpc_subject("registry", "health"), HealthRequest(), HealthReply)
         finally:
             await nc.close()
+            t = time.perf_counter()
             if service is not None and service.poll() is None:
                 service.send_signal(signal.SIGTERM)
                 try:
@@ -604,12 +699,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 except subprocess.TimeoutExpired:
                     service.kill()
                     service.wait()
+            mark("service stop", t)
             server.stop()
 
-    # the colleague's measure_resolve: a 1,000-plugin graph in process
+        service_gc = service_gc_pauses(log.read_text(errors="replace"), windows)
+
+    # the resolver alone on the same graph and requests (prebuilt candidates, no registry catalogue)
     t = time.perf_counter()
-    graph = resolve_graph_figures()
-    phases["resolve graph (measure_resolve)"] = time.perf_counter() - t
+    resolver_alone = measure_resolve(GRAPH_PLUGINS, repeat=args.resolve_repeat)
+    mark("measure_resolve", t)
 
     rpc_all = [s for _, s in rpc_samples]
     local_all = [s for _, s in local_samples]
@@ -620,7 +718,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "seed": seeded,
         "startup": {"service_s": round(startup_s, 1), "in_process_rebuild_s": round(rebuild_s, 1),
                     "ratio": round(startup_s / rebuild_s, 2), "service_rss_mib": service_rss, "health": details,
-                    "full_gc_in_process_ms": ms(full_gc_s)},
+                    "full_gc_in_process_ms": ms(full_gc_s), "full_gc_during_in_process_rebuild": rebuild_gc.figures(), "full_gc_in_process_frozen_ms": ms(frozen_gc_s)},
+        "service_full_gc_by_phase": service_gc,
         "search": {
             "rpc": latency(rpc_all), "in_process": latency(local_all),
             "ratio_p50": round(statistics.median(rpc_all) / statistics.median(local_all), 2),
@@ -628,8 +727,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "aim_rpc_p99_ms": 50, "aim_met": percentile(rpc_all, 0.99) < 0.050,
             "rpc_by_kind": by_kind(rpc_samples), "in_process_by_kind": by_kind(local_samples),
             "plugins_found_median_by_kind": {k: statistics.median(v) for k, v in totals.items()},
-            "answers_differing": mismatched, "gc_gen2_during_in_process_searches": pauses.figures(),
+            "answers_differing": mismatched, "reply_encode_decode": latency(encode), "gc_gen2_during_in_process_searches": pauses.figures(),
             "repeated_query_rpc": latency(repeated), "health_rpc": latency(health),
+        },
+        "resolve_graph": {
+            **graph_shape, "requests": outcomes, "repeat": args.resolve_repeat,
+            "rpc": latency(graph_rpc), "in_process": latency(graph_local),
+            "ratio_p50": round(statistics.median(graph_rpc) / statistics.median(graph_local), 2),
+            "resolver_alone": {k: resolver_alone[k] for k in ("median_ms", "p99_ms", "max_ms", "samples", "requests", "resolvelib")},
+            "in_process_over_resolver_alone_p50": round(statistics.median(graph_local) * 1000 / resolver_alone["median_ms"], 2),
         },
         "resolve_rpc": {
             "root": root, "plugins_pinned": pinned, "rpc": latency(resolve_rpc) if resolve_rpc else None,
@@ -637,7 +743,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "ratio_p50": round(statistics.median(resolve_rpc) / statistics.median(resolve_local), 2) if resolve_rpc else None,
             "search_during_resolve": latency(during_resolve) if during_resolve else None,
         },
-        "resolve_graph": graph,
         "publish": {
             "count": len(prepared), "prepare_s": round(prepare_s, 1),
             "per_s": round(len(prepared) / publish_s, 1), "upload": latency(uploads), "publish_rpc": latency(publishes),
@@ -650,12 +755,32 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def resolve_graph_figures() -> dict[str, Any] | None:
+def service_gc_pauses(log: str, windows: dict[str, tuple[float, float]]) -> dict[str, Any]:
+    """The service's full collections, by the bench phase they fell in."""
+    by_phase: dict[str, list[float]] = {}
+    for line in log.splitlines():
+        if line.startswith("bench-gc2 "):
+            _, at, length = line.split()
+            phase = next((name for name, (a, b) in windows.items() if a <= float(at) <= b), "between phases")
+            by_phase.setdefault(phase, []).append(float(length))
+    return {phase: {"count": len(v), "max_ms": max(v), "total_ms": round(sum(v), 1)} for phase, v in by_phase.items()}
+
+
+async def resolve_outcome_rpc(nc, subject: str, request: ResolveRequest) -> str:
     try:
-        from registry_resolve import measure_resolve
-    except ImportError as exc:
-        return {"error": f"bench/registry_resolve.py: {exc}"}
-    return measure_resolve()
+        reply = await call(nc, subject, request, ResolveReply, timeout=120)
+    except RpcError as exc:
+        return f"error {exc.code}"
+    return f"{len(reply.install_order)} pinned"
+
+
+def resolve_outcome_local(requirements: list[str], catalog: Catalog) -> str:
+    try:
+        return f"{len(resolve(requirements, catalog, host_version=RESOLVE_HOST, allow_pending=True))} pinned"
+    except ResolutionConflict:
+        return "error conflict"
+    except ResolutionError as exc:
+        return f"error {'not_found' if type(exc).__name__ in {'UnknownPlugin', 'NoInstallableVersion'} else 'invalid_request'}"
 
 
 # ---------------------------------------------------------------------------------------------------- output
@@ -664,7 +789,7 @@ def resolve_graph_figures() -> dict[str, Any] | None:
 def show(r: dict[str, Any]) -> None:
     m = r["machine"]
     print(f"registry benchmark: {r['versions']:,} versions of {r['plugins']:,} plugins; {m['cores']} cores, Python {m['python']}; "
-          f"run {r['total_s']:.0f} s (load average at the end {m['load_average_at_end'][0]})")
+          f"run {r['total_s']:.0f} s (load average at the end {m['load_average_at_end'][0]}); source {r.get('source', '?')}")
     s = r["seed"]
     print(f"seeded through RegistryApplication.save ({PLUGINS_PER_SAVE} plugins a save): {s['events']:,} events in {s['seconds']} s "
           f"({s['events_per_s']:,}/s)")
@@ -677,9 +802,16 @@ def show(r: dict[str, Any]) -> None:
     rows.append(("search p99, RPC", f"{se['rpc']['p99_ms']} ms", "50 ms", "aim (issue 3)", f"{se['rpc']['p99_ms'] / 50:.2f}x"))
     rows.append(("repeated search (cache hit), RPC p50", f"{se['repeated_query_rpc']['p50_ms']} ms", f"{se['health_rpc']['p50_ms']} ms", "health RPC p50",
                  f"{se['repeated_query_rpc']['p50_ms'] / se['health_rpc']['p50_ms']:.2f}x"))
+    rg = r["resolve_graph"]
+    rows.append((f"resolve, {rg['n_plugins']:,}-plugin graph, p50 RPC", f"{rg['rpc']['p50_ms']} ms", f"{rg['in_process']['p50_ms']} ms",
+                 "same requests in process", f"{rg['ratio_p50']:.2f}x"))
+    rows.append((f"resolve, {rg['n_plugins']:,}-plugin graph, p99 RPC", f"{rg['rpc']['p99_ms']} ms", f"{rg['in_process']['p99_ms']} ms",
+                 "same requests in process", f"{rg['rpc']['p99_ms'] / rg['in_process']['p99_ms']:.2f}x"))
+    rows.append(("resolve, same, p50 in process", f"{rg['in_process']['p50_ms']} ms", f"{rg['resolver_alone']['median_ms']} ms",
+                 "resolver on prebuilt versions", f"{rg['in_process_over_resolver_alone_p50']:.2f}x"))
     rr = r["resolve_rpc"]
     if rr["rpc"]:
-        rows.append((f"resolve {rr['plugins_pinned']}-plugin tree p50, RPC", f"{rr['rpc']['p50_ms']} ms", f"{rr['in_process']['p50_ms']} ms",
+        rows.append((f"resolve a {rr['plugins_pinned']}-plugin install, RPC", f"{rr['rpc']['p50_ms']} ms", f"{rr['in_process']['p50_ms']} ms",
                      "same resolve in process", f"{rr['ratio_p50']:.2f}x"))
     if rr["search_during_resolve"]:
         rows.append(("search p50 while a resolve runs, RPC", f"{rr['search_during_resolve']['p50_ms']} ms", f"{se['rpc']['p50_ms']} ms",
@@ -701,11 +833,31 @@ def show(r: dict[str, Any]) -> None:
     print(f"publish: upload to the object store p50 {p['upload']['p50_ms']} ms, publish RPC p50 {p['publish_rpc']['p50_ms']} ms "
           f"p99 {p['publish_rpc']['p99_ms']} ms; first search after a publish p50 {p['search_after_publish']['p50_ms']} ms "
           f"p99 {p['search_after_publish']['p99_ms']} ms; packing and signing {p['count']} took {p['prepare_s']} s (client side, not counted)")
-    print(f"service: RSS {st['service_rss_mib']} MiB after start-up; one full gc.collect() in this process, which holds the same catalogue: "
-          f"{st['full_gc_in_process_ms']} ms; full collections during the in-process searches: {se['gc_gen2_during_in_process_searches']}")
-    g = r["resolve_graph"]
-    print(f"resolve graph (bench/registry_resolve.py measure_resolve): {json.dumps(g)}")
+    print(f"search through the RPC, beside index.search: reply built, encoded and decoded (measured in process) p50 "
+          f"{se['reply_encode_decode']['p50_ms']} ms p99 {se['reply_encode_decode']['p99_ms']} ms; the health RPC's round trip p50 {se['health_rpc']['p50_ms']} ms")
+    print(f"service: RSS {st['service_rss_mib']} MiB after start-up; its full collections by phase: "
+          + ("; ".join(f"{k} {v['count']}x, longest {v['max_ms']} ms" for k, v in r["service_full_gc_by_phase"].items()) or "none"))
+    rg_gc = st["full_gc_during_in_process_rebuild"]
+    print(f"in this process (same catalogue): the rebuild's full collections {rg_gc['count']}x, {rg_gc['total_ms'] / 1000:.1f} s of its "
+          f"{st['in_process_rebuild_s']} s (longest {rg_gc['max_ms']} ms); one gc.collect() afterwards {st['full_gc_in_process_ms']} ms, after "
+          f"gc.freeze() {st['full_gc_in_process_frozen_ms']} ms; full collections during the in-process searches: {se['gc_gen2_during_in_process_searches']['count']}")
+    print(f"resolve graph (bench/registry_resolve.py's build_catalog and pick_requests, seeded into the registry; {rg['n_versions']:,} versions, "
+          f"{rg['n_dependency_edges']:,} edges; each request {rg['repeat']}x): "
+          + "; ".join(f"{' '.join(o['request'])}: {o['rpc']}" for o in rg["requests"]))
     print("phases: " + ", ".join(f"{k} {v} s" for k, v in r["phases_s"].items()))
+
+
+def source_state() -> str:
+    """The commit measured, and whether the registry's sources differed from it (others work in this checkout)."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "services/registry", "libs", "schemas"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.split("\n")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    changed = [line[3:] for line in dirty if line.strip()]
+    return head + (f" with uncommitted changes to {', '.join(changed)}" if changed else "")
 
 
 def main() -> None:
@@ -715,10 +867,13 @@ def main() -> None:
     parser.add_argument("--versions", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=320, help="timed search requests (distinct queries, 8 kinds)")
     parser.add_argument("--publishes", type=int, default=200)
-    parser.add_argument("--resolves", type=int, default=1, help="resolves of the seeded dependency graph, through the RPC and in process")
+    parser.add_argument("--resolve-repeat", type=int, default=10, help="resolves of each graph request, through the RPC and in process")
+    parser.add_argument("--deep-tree", type=int, default=DEEP_TREE, help="plugins pinned by the large-install resolve")
+    parser.add_argument("--resolves", type=int, default=1, help="large-install resolves, through the RPC and in process")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     result = asyncio.run(run(args))
+    result["source"] = source_state()
     if args.json:
         print(json.dumps(result, indent=2))
     else:

@@ -3,7 +3,7 @@ publish (one upsert) and of the first search after it, on a synthetic catalogue 
 registry (names, descriptions and topics reused with variations, plus a vocabulary of made-up words so that the
 term dictionary, and so the typo matching, is as large as a real catalogue's).
 
-usage: .venv/bin/python bench/registry_search.py [--versions N] [--dir PATH] [--json]
+usage: .venv/bin/python bench/registry_search.py [--versions N] [--disk] [--rounds R] [--json]
 `measure_index(n_versions)` returns the same figures as a dict (bench/registry.py shows them beside the RPC path).
 Every timed search runs with the result cache off, so a repeated query is measured in full each time.
 """
@@ -19,6 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -164,66 +165,83 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000, 3)
 
 
-def measure_index(n_versions: int, directory: Path | None = None, rounds: int = QUERY_ROUNDS) -> dict[str, Any]:
-    """Build an index of n_versions synthetic versions and time it; returns build time, query p50/p99 (ms) over all
-    typical queries and per query, and the cost of a publish and of the first search after one."""
-    rng = random.Random(11)
-    docs = synthetic_catalogue(n_versions)
-    load_before = os.getloadavg()[0]
-    if True:  # noqa: SIM108 - keeps the timed block visible
-        index = SearchIndex(directory, cache_size=0)
-        started, cpu = time.perf_counter(), time.process_time()
-        for i in range(0, len(docs), 1000):  # the registry's catalogue applies its events in batches of 1000
-            index.upsert_many(docs[i:i + 1000])
-        index.flush()  # lay out, commit the text index, build the bitmaps: what the first search would otherwise do
-        build_s, build_cpu_s = time.perf_counter() - started, time.process_time() - cpu
-        queries = typical_queries(docs, rng)
-        per_query: dict[str, list[float]] = {label: [] for label in queries}
-        cpu_times: list[float] = []
-        totals: dict[str, int] = {}
-        for label, query in queries.items():  # warm-up: first touch of each posting
-            totals[label] = index.search(query).total
-        for _ in range(rounds):
-            for label in rng.sample(list(queries), len(queries)):
-                t, c = time.perf_counter(), time.thread_time()
-                index.search(queries[label])
-                per_query[label].append(time.perf_counter() - t)
-                cpu_times.append(time.thread_time() - c)
-        all_times = [x for xs in per_query.values() for x in xs]
-        # publishes: a new version (text changed: a Tantivy write), then a status change (no Tantivy write); each
-        # followed by a search, which picks up the write
-        publish, status_change, search_after = [], [], []
-        last = {d.name: d for d in docs}
-        for n, doc in enumerate(rng.sample(list(last.values()), min(200, len(last)))):
-            new = SearchDocument(**{**doc.__dict__, "version": doc.version + f".post{n}", "description": doc.description + " revised",
-                                    "status": "pending", "published_at": doc.published_at + timedelta(days=1)})
-            t = time.perf_counter()
-            index.upsert(new)
-            publish.append(time.perf_counter() - t)
-            t = time.perf_counter()
-            index.search(SearchQuery(text="wallet"))
-            search_after.append(time.perf_counter() - t)
-            t = time.perf_counter()
-            index.upsert(SearchDocument(**{**new.__dict__, "status": "cleared"}))
-            status_change.append(time.perf_counter() - t)
-            t = time.perf_counter()
-            index.search(SearchQuery(text="wallet"))
-            search_after.append(time.perf_counter() - t)
-        plugins = len(last)
-        index.close()
+def _figures(name: str, seconds: list[float]) -> dict[str, float]:
+    return {f"{name}_p50_ms": _ms(statistics.median(seconds)), f"{name}_p99_ms": _ms(_percentile(seconds, 0.99))}
+
+
+def _time_queries(index: SearchIndex, queries: dict[str, SearchQuery], rounds: int, rng: random.Random) -> dict[str, Any]:
+    """Every query `rounds` times, in a shuffled order each round: wall and CPU time of each search."""
+    per_query: dict[str, list[float]] = {label: [] for label in queries}
+    cpu: list[float] = []
+    totals = {label: index.search(query).total for label, query in queries.items()}  # warm-up too
+    for _ in range(rounds):
+        for label in rng.sample(list(queries), len(queries)):
+            t, c = time.perf_counter(), time.thread_time()
+            index.search(queries[label])
+            per_query[label].append(time.perf_counter() - t)
+            cpu.append(time.thread_time() - c)
+    wall = [x for xs in per_query.values() for x in xs]
     return {
-        "versions": n_versions, "plugins": plugins, "storage": "memory" if directory is None else "disk",
-        "build_s": round(build_s, 2), "build_cpu_s": round(build_cpu_s, 2), "build_versions_per_s": round(n_versions / build_s),
-        "query_p50_ms": _ms(statistics.median(all_times)), "query_p99_ms": _ms(_percentile(all_times, 0.99)),
-        "query_cpu_p50_ms": _ms(statistics.median(cpu_times)), "query_cpu_p99_ms": _ms(_percentile(cpu_times, 0.99)),
-        "query_max_ms": _ms(max(all_times)), "queries_timed": len(all_times),
+        **_figures("query", wall), **_figures("query_cpu", cpu), "query_max_ms": _ms(max(wall)), "queries_timed": len(wall),
         "per_query": {
             label: {"p50_ms": _ms(statistics.median(xs)), "p99_ms": _ms(_percentile(xs, 0.99)), "total": totals[label]}
             for label, xs in per_query.items()
         },
-        "publish_p50_ms": _ms(statistics.median(publish)), "publish_p99_ms": _ms(_percentile(publish, 0.99)),
-        "status_change_p50_ms": _ms(statistics.median(status_change)), "status_change_p99_ms": _ms(_percentile(status_change, 0.99)),
-        "search_after_write_p50_ms": _ms(statistics.median(search_after)), "search_after_write_p99_ms": _ms(_percentile(search_after, 0.99)),
+    }
+
+
+def _time_writes(index: SearchIndex, docs: list[SearchDocument], rng: random.Random, n: int = 200) -> dict[str, Any]:
+    """Publishes of a new version (with a new text: a Tantivy write, committed in the background) and then a status
+    change (no Tantivy write), each followed by a search that has to see it."""
+    publish: list[float] = []
+    status_change: list[float] = []
+    after: list[float] = []
+    after_cpu: list[float] = []
+    newest = {d.name: d for d in docs}
+    for i, doc in enumerate(rng.sample(list(newest.values()), min(n, len(newest)))):
+        new = replace(doc, version=doc.version + f".post{i}", description=doc.description + " revised", status="pending",
+                      published_at=doc.published_at + timedelta(days=1))
+        for write, times in ((new, publish), (replace(new, status="cleared"), status_change)):
+            t = time.perf_counter()
+            index.upsert(write)
+            times.append(time.perf_counter() - t)
+            t, c = time.perf_counter(), time.thread_time()
+            index.search(SearchQuery(text="wallet"))
+            after.append(time.perf_counter() - t)
+            after_cpu.append(time.thread_time() - c)
+    return {**_figures("publish", publish), **_figures("status_change", status_change),
+            **_figures("search_after_write", after), **_figures("search_after_write_cpu", after_cpu)}
+
+
+def measure_index(n_versions: int, directory: Path | None = None, rounds: int = QUERY_ROUNDS) -> dict[str, Any]:
+    """Build an index of `n_versions` synthetic versions (in `directory`, else in memory) and time it. Returns build
+    time; p50/p99 (ms) of typical queries, all together and each, wall clock and CPU; publish and status-change
+    costs and the first search after each; with a directory, the time to open it again. Searches run with the
+    result cache off."""
+    rng = random.Random(11)
+    docs = synthetic_catalogue(n_versions)
+    load_before = os.getloadavg()[0]
+    index = SearchIndex(directory, cache_size=0)
+    started, cpu = time.perf_counter(), time.process_time()
+    for i in range(0, len(docs), 1000):  # the registry's catalogue applies its events in batches of 1000
+        index.upsert_many(docs[i:i + 1000])
+    index.flush()  # lay out, commit the text index, build the bitmaps: what the first search would otherwise do
+    build_s, build_cpu_s = time.perf_counter() - started, time.process_time() - cpu
+    try:
+        queries = _time_queries(index, typical_queries(docs, rng), rounds, rng)
+        writes = _time_writes(index, docs, rng)
+    finally:
+        index.close()
+    reopen_s = None
+    if directory is not None:  # pick the index up again, as a restarted registry would
+        started = time.perf_counter()
+        with SearchIndex(directory) as again:
+            again.search(SearchQuery(text="wallet"))
+        reopen_s = round(time.perf_counter() - started, 2)
+    return {
+        "versions": n_versions, "plugins": len({d.name for d in docs}), "storage": "memory" if directory is None else "disk",
+        "build_s": round(build_s, 2), "build_cpu_s": round(build_cpu_s, 2), "build_versions_per_s": round(n_versions / build_s),
+        **queries, **writes, "reopen_and_first_search_s": reopen_s,
         "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
 
@@ -250,7 +268,10 @@ def main() -> None:
         print(f"    {label:34s} p50 {figures['p50_ms']:8.3f} ms  p99 {figures['p99_ms']:8.3f} ms  {figures['total']:>6} plugins")
     print(f"  publish (new version, new text): p50 {result['publish_p50_ms']} ms, p99 {result['publish_p99_ms']} ms")
     print(f"  status change: p50 {result['status_change_p50_ms']} ms, p99 {result['status_change_p99_ms']} ms")
-    print(f"  first search after a write: p50 {result['search_after_write_p50_ms']} ms, p99 {result['search_after_write_p99_ms']} ms")
+    print(f"  first search ('wallet') after a write: p50 {result['search_after_write_p50_ms']} ms, p99 {result['search_after_write_p99_ms']} ms; "
+          f"CPU p50 {result['search_after_write_cpu_p50_ms']} ms, p99 {result['search_after_write_cpu_p99_ms']} ms")
+    if result["reopen_and_first_search_s"] is not None:
+        print(f"  reopening the directory and a first search: {result['reopen_and_first_search_s']} s")
 
 
 if __name__ == "__main__":

@@ -205,6 +205,59 @@ def test_a_yanked_version_never_outlives_the_pin_that_allowed_it() -> None:
     assert set(pins(result)) == {"a==1.0", "b==1.0", "c==1.0", "textkit==1.0"}
 
 
+def test_a_yanked_version_pinned_later_in_the_search_is_still_selected() -> None:
+    # resolvelib adds requirements one at a time: `textkit` (from loose, or the request) comes before the pin
+    # that licenses the only version; that must not count as "no version".
+    cat = catalog({
+        "app": {"1.0": ["loose", "locked"]},
+        "loose": {"1.0": ["textkit"]},
+        "locked": {"1.0": ["textkit==1.1"]},
+        "textkit": {"1.1": {"yanked": True}},
+    })
+    assert pins(resolve(["app"], cat)) == ["textkit==1.1", "locked==1.0", "loose==1.0", "app==1.0"]
+    assert pins(resolve(["textkit", "textkit==1.1"], cat)) == ["textkit==1.1"]
+
+
+def test_an_older_version_is_chosen_over_an_unpinned_yanked_one() -> None:
+    cat = catalog({
+        "app": {"2.0": ["textkit>=2"], "1.0": ["textkit>=1"]},
+        "textkit": {"1.0": [], "2.0": {"yanked": True}},
+    })
+    assert pins(resolve(["app"], cat)) == ["textkit==1.0", "app==1.0"]
+
+
+# ------------------------------------------------------------------------- where resolvelib needs help
+
+
+def test_a_displaced_pin_keeps_its_dependencies() -> None:
+    # b 2.0 is displaced by x 2.0's b<2, which leaves when y's x<2 displaces x 2.0 in turn. resolvelib 1.2.1
+    # then keeps b 2.0 without its requirement c~=1.0, and pins c 2.0 for x 1.0: an inconsistent plan.
+    cat = catalog({
+        "a": {"1.0": ["b", "x"]},
+        "b": {"2.0": ["c~=1.0"], "1.0": []},
+        "c": {"1.0": [], "2.0": []},
+        "x": {"2.0": ["b<2", "y==1.0"], "1.0": ["c>=2"]},
+        "y": {"1.0": ["x<2"]},
+    })
+    assert pins(resolve(["a"], cat)) == ["b==1.0", "c==2.0", "x==1.0", "a==1.0"]
+
+
+def test_a_leftover_cycle_outside_the_plan_does_not_hang_the_resolver() -> None:
+    # b, d, e and f form a cycle that the first choice (a 2.0) pulls in and the final plan no longer needs;
+    # resolvelib's Resolver.resolve() recursed forever on it (RecursionError) when building its result graph.
+    cat = catalog({
+        "plug-a": {"2.0": ["plug-b"], "1.1": ["plug-c"]},
+        "plug-b": {"1.0": ["plug-c", "plug-d"]},
+        "plug-c": {"1.0": ["plug-d"], "1.1": ["plug-a<2.0"]},
+        "plug-d": {"1.0": ["plug-e"]},
+        "plug-e": {"2.0": ["plug-f"]},
+        "plug-f": {"0.9": ["plug-b"]},
+    })
+    with pytest.raises(DependencyCycle) as err:  # what is left, a 1.1 ⇄ c 1.1, is a cycle of its own
+        resolve(["plug-a"], cat)
+    assert err.value.cycle == ["plug-a 1.1", "plug-c 1.1", "plug-a 1.1"]
+
+
 # --------------------------------------------------------------------------------------------- conflicts
 
 

@@ -50,13 +50,6 @@ class World:
     host_version: str
     allow_pending: bool
 
-    def __repr__(self) -> str:  # what a falsifying example prints: the catalogue, one version a line
-        lines = [
-            f"  {c.label}: requires={[str(r) for r in c.requires]} host={str(c.host)!r} status={c.status} yanked={c.yanked}"
-            for c in self.candidates
-        ]
-        return "\n".join(["World(", *lines, f"  request={self.request} host_version={self.host_version} allow_pending={self.allow_pending})"])
-
 
 # One version as plain integers (cheap for hypothesis to draw and to shrink): host range, status, yanked,
 # and up to four dependencies as (where to, specifier, spelling).
@@ -162,7 +155,8 @@ def test_a_plan_satisfies_everything_or_a_typed_error_says_why(world: World) -> 
 
 
 def brute_force_plans(world: World) -> bool:
-    """Whether any set of versions (one per name, any subset of names) satisfies the request: exhaustive."""
+    """Whether any set of versions (one per name; every name in it required by the request or by another member)
+    satisfies the request: exhaustive."""
     host = Version(world.host_version)
     by_name: dict[str, list[CandidateVersion]] = {}
     for c in world.candidates:
@@ -173,7 +167,7 @@ def brute_force_plans(world: World) -> bool:
     for choice in itertools.product(*[[None, *by_name[n]] for n in names]):
         plan = {n: c for n, c in zip(names, choice) if c is not None}
         every = top + [r for c in plan.values() for r in c.requires]
-        ok = all(
+        ok = {normalize_name(r.name) for r in every} == plan.keys() and all(
             normalize_name(r.name) in plan and r.specifier.contains(plan[normalize_name(r.name)].version, prereleases=True)
             for r in every
         ) and all(

@@ -3,6 +3,7 @@ what `info` shows, the search index, and the versions the resolver chooses from.
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -46,13 +47,22 @@ class Catalog:
         self.index = SearchIndex(allow_pending=allow_pending)
 
     def rebuild(self, app: Any) -> None:
-        start = 0
-        while True:
-            notifications = app.recorder.select_notifications(start=start, limit=1000, inclusive_of_start=False)
-            if not notifications:
-                return
-            self.apply([app.mapper.to_domain_event(n) for n in notifications], batch=True)
-            start = notifications[-1].id
+        # The read models are a large, long-lived heap: collecting it during the rebuild cost a quarter of the
+        # start-up at 100k versions, and every later full collection paused the service for over a second.
+        gc.disable()
+        try:
+            start = 0
+            while True:
+                notifications = app.recorder.select_notifications(start=start, limit=1000, inclusive_of_start=False)
+                if not notifications:
+                    break
+                self.apply([app.mapper.to_domain_event(n) for n in notifications], batch=True)
+                start = notifications[-1].id
+            self.index.flush()  # pay the deferred indexing now, not in the first search
+        finally:
+            gc.enable()
+        gc.collect()
+        gc.freeze()
 
     def apply(self, events: list[Any], *, batch: bool = False) -> None:
         touched: set[tuple[str, str]] = set()

@@ -50,7 +50,8 @@ T = TypeVar("T")
 class RegistryContext:
     app: RegistryApplication | None
     nc: Client | None = None
-    # Commands change one application; running them one at a time keeps its read models consistent.
+    # Commands change one application and queries read its in-memory read models: one at a time, in a worker
+    # thread, keeps the models consistent and the event loop free for other RPCs.
     lock: asyncio.Lock | None = None
 
     async def command(self, job: Callable[[], T]) -> T:
@@ -111,7 +112,7 @@ def build_router(ctx: RegistryContext) -> NatsRouter:
     @router.subscriber(rpc_subject(SERVICE, "info"), title="registry.info")
     async def info(request: InfoRequest) -> InfoReply:
         """Versions, status, owners, permissions, dependencies and CID of a plugin."""
-        return info_reply(ctx.app.catalog, request.name, request.version)
+        return await ctx.command(lambda: info_reply(ctx.app.catalog, request.name, request.version))
 
     @router.subscriber(rpc_subject(SERVICE, "search"), title="registry.search")
     async def search(request: SearchRequest) -> SearchReply:
@@ -124,7 +125,7 @@ def build_router(ctx: RegistryContext) -> NatsRouter:
             include_yanked=request.include_yanked, sort=request.sort, limit=request.limit, offset=request.offset,
         )
         try:
-            result = ctx.app.catalog.index.search(query)
+            result = await ctx.command(lambda: ctx.app.catalog.index.search(query))
         except InvalidSearch as exc:
             raise RpcError("invalid_request", str(exc)) from None
         hits = [SearchHit.model_validate(hit_fields(hit)) for hit in result.hits]
@@ -135,7 +136,10 @@ def build_router(ctx: RegistryContext) -> NatsRouter:
         """Pin a set of requirements to installable versions, dependencies first."""
         catalog = ctx.app.catalog
         try:
-            pinned = resolve(request.requirements, catalog, host_version=request.host_version, allow_pending=catalog.allow_pending)
+            # Off the event loop: a large resolve takes seconds and must not hold up other RPCs.
+            pinned = await ctx.command(
+                lambda: resolve(request.requirements, catalog, host_version=request.host_version, allow_pending=catalog.allow_pending)
+            )
         except ResolutionConflict as exc:
             raise RpcError("conflict", exc.message) from None
         except ResolutionError as exc:

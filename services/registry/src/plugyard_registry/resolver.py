@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 ALLOW_PENDING_ENV = "PLUGYARD_DEV_ALLOW_PENDING"
 INSTALLABLE_STATUSES = frozenset({"cleared", "warned"})
 _LISTED = 6  # versions, requirements or chains named in a message before "and N more"
+_EXPLAINED = 40  # requirements on one name looked at when explaining a failure
 
 
 @dataclass(frozen=True)
@@ -276,18 +277,31 @@ class _Provider(resolvelib.AbstractProvider):
             self._usable[name] = cached
         return cached
 
-    def matching(self, name: str, reqs: Sequence[Requirement], bad: Iterable[Version] = ()) -> list[CandidateVersion]:
-        """Candidates for `name` that satisfy every one of `reqs`, newest first, without the known-bad versions."""
-        out = [
-            c for c in self.usable(name)
-            if all(_contains(r, c.version) for r in reqs) and (not c.yanked or any(_exact_pin(r, c.version) for r in reqs))
-        ]
-        if not any(r.specifier.prereleases for r in reqs):
-            finals = [c for c in out if not c.version.is_prerelease]
-            if finals:
-                out = finals
+    def matching(
+        self, name: str, reqs: Sequence[Requirement], bad: Iterable[Version] = (), *, provisional: bool = False
+    ) -> list[CandidateVersion]:
+        """Candidates for `name` that satisfy every one of `reqs`, newest first, without the known-bad versions.
+
+        A yanked version needs an exact pin among `reqs`. With `provisional` (the search), unpinned yanked versions
+        follow the others as a last resort: the pin that licenses one may be added later in the search (resolvelib
+        adds requirements one at a time), and a plan whose yanked version ends up unpinned is searched again
+        without it (see `resolve`).
+        """
+        fits = [c for c in self.usable(name) if all(_contains(r, c.version) for r in reqs)]
+        licensed = [c for c in fits if not c.yanked or any(_exact_pin(r, c.version) for r in reqs)]
+        out = self._finals_first(licensed, reqs)
+        if provisional:
+            out += self._finals_first([c for c in fits if c.yanked and c not in licensed], reqs)
         bad = set(bad)
         return [c for c in out if c.version not in bad] if bad else out
+
+    @staticmethod
+    def _finals_first(cands: list[CandidateVersion], reqs: Sequence[Requirement]) -> list[CandidateVersion]:
+        """Pre-releases only when a specifier mentions one, or when no final release fits (pip's rule)."""
+        if any(r.specifier.prereleases for r in reqs):
+            return cands
+        finals = [c for c in cands if not c.version.is_prerelease]
+        return finals or cands
 
     def dependencies(self, cand: CandidateVersion) -> list[Requirement]:
         """The candidate's dependencies that apply, self-dependencies included (those are cycles)."""
@@ -354,7 +368,7 @@ class _Provider(resolvelib.AbstractProvider):
         incompatibilities: Mapping[str, Iterator[CandidateVersion]],
     ) -> list[CandidateVersion]:
         reqs = list(requirements[identifier])
-        return self.matching(identifier, reqs, (c.version for c in incompatibilities[identifier]))
+        return self.matching(identifier, reqs, (c.version for c in incompatibilities[identifier]), provisional=True)
 
     def is_satisfied_by(self, requirement: Requirement, candidate: CandidateVersion) -> bool:
         return _contains(requirement, candidate.version)
@@ -363,6 +377,24 @@ class _Provider(resolvelib.AbstractProvider):
         # A self-dependency is a cycle: kept out of the search (resolvelib would chase it), reported afterwards.
         name = self.identify(candidate)
         return [r for r in self.dependencies(candidate) if normalize_name(r.name) != name]
+
+
+class _Resolution(Resolution):
+    """resolvelib's search, with one fix.
+
+    After a pin, resolvelib drops the requirements of every candidate that the pin made unsatisfying
+    (`_remove_information_from_criteria`), expecting it to be re-pinned. But the requirement that made it
+    unsatisfying can itself be dropped later (its own parent displaced in turn); the candidate then satisfies
+    everything again, stays pinned, and its dependencies are no longer required: resolvelib 1.2.1 returns
+    b 2.0 with c 2.0 although b 2.0 requires c~=1.0 (test_a_displaced_pin_keeps_its_dependencies). Unpinning
+    the candidate whose requirements were dropped keeps the invariant that a pin's requirements are in the
+    criteria: it is pinned again, possibly to the same version, and its dependencies come back with it.
+    """
+
+    def _remove_information_from_criteria(self, criteria: Any, parents: Any) -> None:
+        super()._remove_information_from_criteria(criteria, parents)
+        for name in parents:
+            self.state.mapping.pop(name, None)
 
 
 # ------------------------------------------------------------------------------------- explanations
@@ -485,7 +517,9 @@ class _Explainer:
         unavailable: list[tuple[str, list[_Step]]] = []
         rest: list[tuple[str, list[_Step]]] = []
         for name, by_key in groups.items():
-            group = sorted(by_key.values(), key=self._order)
+            # nearest first; a long search can gather hundreds of requirements on one name, and the first few
+            # dozen are enough to explain it (the pairwise check below is quadratic)
+            group = sorted(by_key.values(), key=self._order)[:_EXPLAINED]
             if not self._p.stored(name):
                 unknown.append((name, group))
                 continue
@@ -599,7 +633,7 @@ class _Explainer:
         if cand.yanked and not _exact_pin(req, v):
             return "yanked (only an exact pin, ==VERSION, selects it)"
         if (name, v) in self._p._excluded:
-            return "yanked, and pinned only by a requirement that is not part of the result"
+            return "yanked, and no plan that fits keeps the exact pin that selects it"
         return "not selectable"
 
     def _say_unavailable(self, name: str, steps: list[_Step]) -> tuple[str, dict[str, str]]:
@@ -640,18 +674,18 @@ def resolve(
     host = _parse_host_version(host_version)
     if not reqs:
         return []
-    # A yanked version stays pinned when the `==` that licensed it leaves the graph (its parent was re-pinned
-    # without backtracking). Such a version is excluded and the search run again; each round excludes at
-    # least one more version, so this ends.
+    # An unpinned yanked version is only a last resort of the search (its `==` may come later), and an `==` can
+    # leave the graph after the version it licensed was pinned. A plan that keeps a yanked version without an
+    # exact pin for it is searched again without that version; each round excludes at least one more, so this ends.
     excluded: set[tuple[str, Version]] = set()
     while True:
         provider = _Provider(catalog, host, allow_pending, excluded)
         recorder = _Recorder()
         try:
             # resolvelib's Resolution rather than Resolver: Resolver.resolve() ends in _build_result(), whose
-            # recursive _has_route_to_root() never returns when stale pins form a cycle that no longer hangs from
-            # the request (found by the property test). The pins that matter are walked in _closure() instead.
-            state = Resolution(provider, recorder).resolve(reqs, max_rounds=max_rounds)
+            # recursive _has_route_to_root() never returns when leftover pins form a cycle that no longer hangs
+            # from the request (found by the property test). _closure() walks the pins that matter instead.
+            state = _Resolution(provider, recorder).resolve(reqs, max_rounds=max_rounds)
         except resolvelib.ResolutionImpossible as exc:
             raise _Explainer(provider, recorder, reqs, host, allow_pending).explain(exc.causes) from None
         except resolvelib.ResolutionTooDeep as exc:

@@ -26,6 +26,11 @@ Semantics:
   `total` and `facets` count matching plugins (through that newest matching version), before pagination;
 - sort: relevance (score, then name; without text: newest), name, newest (published_at of the hit, then name).
 
+Writes: an upsert is plain Python (a few hundred microseconds) plus, when it brings a text not seen before, a
+queued Tantivy add that a background thread commits (see `search_text`); until that commit lands, such texts are
+matched in Python, so every search sees every write made before it. A big `upsert_many` (a rebuild) leaves laying
+its versions out to the next search, or to `flush()`, which a caller can run after a bulk load.
+
 With a directory, versions are kept in `catalogue.sqlite3` (the source of truth, written on every call) and the
 text index in `text/` (derived, reconciled with the catalogue on open).
 """
@@ -61,7 +66,7 @@ MAX_TEXT = 500
 MAX_WORDS = 16
 MAX_VALUES = 50
 RESULT_CACHE = 64
-CACHED_BITMAP_MIN = 32  # postings smaller than this build their bitmap per query instead of keeping it
+BIG_POSTING = 512  # a value held by this many versions is kept as a bitmap (20 KB at 160,000 slots) rather than a set
 BULK = 200  # an upsert_many this big leaves laying versions out to the next search (or flush)
 COMPACT_MIN = 1 << 16  # free slots (in abandoned blocks) tolerated before every block is laid out afresh
 PLUGIN_WALK = 4  # a text query visits plugins one by one when that is this many times fewer than their versions
@@ -193,29 +198,41 @@ def _has(raw: bytes, slot: int) -> int:
 
 
 class _Posting:
-    __slots__ = ("slots", "bits")
+    """The slots holding a value: a set while few; past `BIG_POSTING`, a bitmap plus the slots added since it was
+    last brought up to date (folded in by the next query that needs it, so a bulk load costs one fold)."""
+
+    __slots__ = ("small", "bits", "added")
 
     def __init__(self) -> None:
-        self.slots: set[int] = set()
-        self.bits: int | None = None
+        self.small: set[int] | None = set()
+        self.bits = 0
+        self.added: set[int] = set()
+
+    def __bool__(self) -> bool:
+        return bool(self.small) if self.small is not None else bool(self.bits or self.added)
 
     def add(self, slot: int) -> None:
-        self.slots.add(slot)
-        if self.bits is not None:
-            self.bits |= 1 << slot
+        if self.small is None:
+            self.added.add(slot)
+        else:
+            self.small.add(slot)
+            if len(self.small) >= BIG_POSTING:
+                self.bits, self.small = _bitmap(self.small), None
 
     def discard(self, slot: int) -> None:
-        self.slots.discard(slot)
-        if self.bits is not None:
+        if self.small is not None:
+            self.small.discard(slot)
+        else:
+            self.added.discard(slot)
             self.bits &= ~(1 << slot)
 
     def bitmap(self) -> int:
-        if self.bits is not None:
-            return self.bits
-        bits = _bitmap(self.slots)
-        if len(self.slots) >= CACHED_BITMAP_MIN:
-            self.bits = bits
-        return bits
+        if self.small is not None:
+            return _bitmap(self.small)
+        if self.added:
+            self.bits |= _bitmap(self.added)
+            self.added.clear()
+        return self.bits
 
 
 def _capacity(versions: int) -> int:
@@ -234,7 +251,10 @@ def _capacity(versions: int) -> int:
 
 _MEMO_MAX = 50_000
 _version_keys: dict[str, tuple[Any, ...]] = {}
-_attribute_terms: dict[tuple[Any, ...], tuple[frozenset[tuple[str, Any]], tuple[str, ...]]] = {}
+_names: dict[str, str] = {}
+_OWN = {(status, yanked): (("status", status), ("yanked", True)) if yanked else (("status", status),)
+        for status in STATUSES for yanked in (False, True)}
+_attribute_terms: dict[tuple[Any, ...], tuple[frozenset[tuple[str, Any]], tuple[str, ...], tuple[tuple[str, str], ...]]] = {}
 
 
 def _memo(cache: dict[Any, Any], key: Any, make: Any) -> Any:
@@ -277,9 +297,10 @@ def _author_aliases(author: str) -> set[str]:
     return aliases
 
 
-def _attributes(keywords: tuple[str, ...], categories: tuple[str, ...], license: str, authors: tuple[str, ...],
-                publisher: str, permissions: tuple[str, ...], host: str) -> tuple[frozenset[tuple[str, Any]], tuple[str, ...]]:
-    """The filter terms of what versions of a plugin usually share (memoized), and the permissions in order."""
+def _attributes(keywords: tuple[str, ...], categories: tuple[str, ...], license: str, authors: tuple[str, ...], publisher: str,
+                permissions: tuple[str, ...], host: str) -> tuple[frozenset[tuple[str, Any]], tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """The filter terms of what versions of a plugin usually share (memoized, so versions share one set), the
+    permissions in order, and the facet terms."""
     unknown = set(permissions) - set(PERMISSION_KINDS)
     if unknown:
         raise InvalidDocument("permissions", f"unknown kind(s) {sorted(unknown)}; known: {', '.join(PERMISSION_KINDS)}")
@@ -290,7 +311,8 @@ def _attributes(keywords: tuple[str, ...], categories: tuple[str, ...], license:
         terms.add(("lic", license.lower()))
     terms.update(("author", a) for author in authors for a in _author_aliases(author))
     terms.update(("perm", p) for p in permissions)
-    return frozenset(terms), tuple(p for p in PERMISSION_KINDS if p in permissions)
+    facets = tuple(sorted(t for t in terms if t[0] in FACET_FIELDS))
+    return frozenset(terms), tuple(p for p in PERMISSION_KINDS if p in permissions), facets
 
 
 @dataclass(frozen=True)
@@ -299,7 +321,8 @@ class _Prepared:
     name: str
     vkey: tuple[Any, ...]
     tkey: str
-    terms: frozenset[tuple[str, Any]]
+    shared: frozenset[tuple[str, Any]]  # filter terms (one object for all versions alike)
+    own: tuple[tuple[str, Any], ...]  # status, yanked
     ts: float
     permissions: tuple[str, ...]
     license_key: str
@@ -314,7 +337,7 @@ def _prepare(doc: SearchDocument) -> _Prepared:
         for field in ("name", "version", "summary", "description", "publisher", "host", "status"):
             if type(getattr(doc, field)) is not str:
                 raise InvalidDocument(field, "expected a string")
-    name = canonicalize_name(doc.name.strip())
+    name = _memo(_names, doc.name, lambda: canonicalize_name(doc.name.strip()))
     if not name:
         raise InvalidDocument("name", "empty")
     version = doc.version.strip()
@@ -329,16 +352,15 @@ def _prepare(doc: SearchDocument) -> _Prepared:
     keywords, categories = _strings(doc.keywords, "keywords"), _strings(doc.categories, "categories")
     authors, permissions = _strings(doc.authors, "authors"), _strings(doc.permissions, "permissions")
     license = (doc.license or "").strip()
-    shared, ordered_permissions = _memo(
+    shared, ordered_permissions, facet_terms = _memo(
         _attribute_terms, (keywords, categories, license, authors, doc.publisher, permissions, doc.host),
         lambda: _attributes(keywords, categories, license, authors, doc.publisher, permissions, doc.host),
     )
-    terms = shared | {("status", doc.status), ("yanked", True)} if doc.yanked else shared | {("status", doc.status)}
     return _Prepared(
         doc=doc, name=name, vkey=_memo(_version_keys, version, lambda: _version_key(version)),
-        tkey=text_key(name, doc.summary, doc.description, keywords), terms=terms, ts=_timestamp(doc.published_at),
-        permissions=ordered_permissions, license_key=license.lower(), license_shown=license,
-        facet_terms=tuple(sorted(t for t in shared if t[0] in FACET_FIELDS)),
+        tkey=text_key(name, doc.summary, doc.description, keywords), shared=shared,
+        own=_OWN[(doc.status, bool(doc.yanked))], ts=_timestamp(doc.published_at),
+        permissions=ordered_permissions, license_key=license.lower(), license_shown=license, facet_terms=facet_terms,
     )
 
 
@@ -457,7 +479,8 @@ class _Answer:
 class SearchIndex:
     """Search over plugin versions. In memory when `directory` is None; otherwise kept in that directory and picked
     up again on the next open. Thread-safe (one lock): every call sees every write made before it.
-    The answers (before pagination) to `cache_size` queries are kept until the next write."""
+    The answers (before pagination) to `cache_size` queries are kept until the next write, so paging is cheap.
+    `close()` (or a `with` block) waits for the text index's last commit; an in-memory index needs no closing."""
 
     def __init__(self, directory: Path | None = None, *, allow_pending: bool = False, cache_size: int = RESULT_CACHE) -> None:
         self.allow_pending = allow_pending
@@ -493,7 +516,7 @@ class SearchIndex:
         self._by_kind: dict[str, dict[Any, _Posting]] = {kind: {} for kind in (*FACET_FIELDS, "host")}
         self._license_shown: dict[str, str] = {}
         self._tid_of: dict[str, int] = {}
-        self._tvids: dict[int, set[int]] = {}  # the versions with a text (its refcount)
+        self._tcount: dict[int, int] = {}  # how many versions have each text
         self._tslots: dict[int, list[int]] = {}  # their slots (the same, but what a query needs)
         self._tpid: dict[int, int] = {}  # the plugin of each text (its name is part of it)
         self._next_tid = 0
@@ -517,13 +540,13 @@ class SearchIndex:
         assert self._db is not None
         for tkey, tid in self._text.stored().items():
             self._tid_of[tkey] = tid
-            self._tvids[tid] = set()
+            self._tcount[tid] = 0
             self._tslots[tid] = []
             self._next_tid = max(self._next_tid, tid + 1)
         docs = [_prepare(_from_json(row[0])) for row in self._db.execute("SELECT doc FROM versions")]
         self._apply(docs, persist=False)
         for tkey, tid in list(self._tid_of.items()):
-            if not self._tvids.get(tid):
+            if not self._tcount.get(tid):
                 self._forget_text(tkey, tid)
 
     def close(self) -> None:
@@ -543,6 +566,7 @@ class SearchIndex:
         return self._live
 
     def get(self, name: str, version: str) -> SearchDocument | None:
+        """The document held for a version, if any."""
         vid = self._vid_of.get((canonicalize_name(name), version))
         prep = None if vid is None else self._prep[vid]
         return None if prep is None else prep.doc
@@ -553,13 +577,15 @@ class SearchIndex:
         self.upsert_many((doc,))
 
     def upsert_many(self, docs: Iterable[SearchDocument]) -> None:
-        """Add or replace many versions in one commit. Validates all first: a bad document changes nothing."""
+        """Add or replace many versions (one SQLite transaction when kept in a directory). Validates them all first:
+        a bad document raises InvalidDocument and changes nothing."""
         prepared = [_prepare(doc) for doc in docs]
         if prepared:
             with self._lock:
                 self._apply(prepared, persist=True)
 
     def remove(self, name: str, version: str) -> None:
+        """Forget a version altogether (a yank is an upsert with `yanked=True`); unknown ones are ignored."""
         with self._lock:
             key = (canonicalize_name(name), version)
             vid = self._vid_of.pop(key, None)
@@ -605,16 +631,12 @@ class SearchIndex:
             self._settle()
             self._text.flush()
             for posting in self._postings.values():
-                if len(posting.slots) >= CACHED_BITMAP_MIN:
+                if posting.small is None:
                     posting.bitmap()
 
     def _settle(self) -> None:
         """Put new or moved versions in place: blocks and postings, the time order."""
         if self._unsettled:
-            pending = sum(len(self._pvers[pid]) for pid in self._unsettled)
-            if pending >= BULK:  # cheaper to rebuild the bitmaps once, when next needed, than to edit them
-                for posting in self._postings.values():
-                    posting.bits = None
             for pid in sorted(self._unsettled):
                 self._layout(pid)
             self._unsettled.clear()
@@ -649,7 +671,7 @@ class SearchIndex:
         self._vpid.append(pid)
         self._vtid.append(self._text_id(prep))
         self._vslot.append(-1)
-        self._tvids[self._vtid[vid]].add(vid)
+        self._tcount[self._vtid[vid]] += 1
         self._tpid[self._vtid[vid]] = pid
         self._live += 1
         if prep.license_key:
@@ -664,16 +686,17 @@ class SearchIndex:
         assert old is not None
         slot = self._vslot[vid]  # -1 until laid out: then the postings come from the new terms anyway
         if slot >= 0:
-            for term in old.terms - prep.terms:
+            old_terms, new_terms = old.shared.union(old.own), prep.shared.union(prep.own)
+            for term in old_terms - new_terms:
                 self._postings[term].discard(slot)
-            for term in prep.terms - old.terms:
+            for term in new_terms - old_terms:
                 self._posting(term).add(slot)
         if old.tkey != prep.tkey:
             if slot >= 0:
                 self._tslots[self._vtid[vid]].remove(slot)
             self._release_text(vid)
             self._vtid[vid] = tid = self._text_id(prep)
-            self._tvids[tid].add(vid)
+            self._tcount[tid] += 1
             self._tpid[tid] = self._vpid[vid]
             if slot >= 0:
                 self._tslots[tid].append(slot)
@@ -723,11 +746,8 @@ class SearchIndex:
         for vid, slot in moves:
             prep = preps[vid]
             assert prep is not None
-            for term in prep.terms:
-                posting = postings.get(term) or self._posting(term)
-                posting.slots.add(slot)
-                if posting.bits is not None:
-                    posting.bits |= 1 << slot
+            for term in chain(prep.shared, prep.own):
+                (postings.get(term) or self._posting(term)).add(slot)
             vid_at[slot] = vid
             vslot[vid] = slot
             tslots[vtid[vid]].append(slot)
@@ -739,7 +759,7 @@ class SearchIndex:
                 continue
             prep = self._prep[vid]
             assert prep is not None
-            for term in prep.terms:
+            for term in chain(prep.shared, prep.own):
                 self._postings[term].discard(slot)
             self._tslots[self._vtid[vid]].remove(slot)
             self._vid_at[slot] = -1
@@ -784,7 +804,7 @@ class SearchIndex:
             tid = self._next_tid
             self._next_tid += 1
             self._tid_of[prep.tkey] = tid
-            self._tvids[tid] = set()
+            self._tcount[tid] = 0
             self._tslots[tid] = []
             doc = prep.doc
             self._text.add(tid, prep.tkey, prep.name, doc.summary, doc.description, doc.keywords)
@@ -792,10 +812,9 @@ class SearchIndex:
 
     def _release_text(self, vid: int) -> None:
         tid = self._vtid[vid]
-        vids = self._tvids[tid]
-        vids.discard(vid)
+        self._tcount[tid] -= 1
         self._vtid[vid] = -1
-        if not vids:
+        if not self._tcount[tid]:
             prep = self._prep[vid]
             assert prep is not None
             self._forget_text(prep.tkey, tid)
@@ -803,7 +822,7 @@ class SearchIndex:
     def _forget_text(self, tkey: str, tid: int) -> None:
         self._text.delete(tkey, tid)
         del self._tid_of[tkey]
-        del self._tvids[tid]
+        del self._tcount[tid]
         del self._tslots[tid]
         self._tpid.pop(tid, None)
 
@@ -867,7 +886,7 @@ class SearchIndex:
         version = Version(host_version)
         bits = 0
         for host, posting in self._by_kind["host"].items():
-            if not posting.slots:
+            if not posting:
                 continue
             hit = self._host_hits.get((host, host_version))
             if hit is None:
@@ -941,13 +960,13 @@ class SearchIndex:
     def _facets(self, reps: int, total: int) -> dict[str, dict[str, int]]:
         counts: dict[str, Counter[str]] = {name: Counter() for name in FACET_FIELDS.values()}
         if total <= SMALL_FACETS:
-            prep = self._prep
-            for kind, value in chain.from_iterable(prep[vid].facet_terms for vid in map(self._vid_at.__getitem__, _one_per_byte(reps, total))):  # type: ignore[union-attr]
+            preps = [self._prep[self._vid_at[slot]] for slot in _one_per_byte(reps, total)]
+            for kind, value in chain.from_iterable(prep.facet_terms for prep in preps if prep is not None):
                 counts[FACET_FIELDS[kind]][value] += 1
         elif total:
             for kind, name in FACET_FIELDS.items():
                 for value, posting in self._by_kind[kind].items():
-                    if posting.slots and (n := (reps & posting.bitmap()).bit_count()):
+                    if posting and (n := (reps & posting.bitmap()).bit_count()):
                         counts[name][value] = n
         shown = self._license_shown
         counts["license"] = Counter({shown.get(k, k): n for k, n in counts["license"].items()})
@@ -1032,16 +1051,7 @@ class SearchIndex:
 
     def _scores(self, text: TextMatch, slots: list[int]) -> dict[int, float]:
         """The scores of the texts of a few hits (for a page sorted by name or time)."""
-        wanted = {self._vtid[self._vid_at[s]] for s in slots}
-        scores = {tid: score for tid, score in text.fresh.items() if tid in wanted}
-        k = 64
-        while len(scores) < len(wanted):
-            ranked, complete = text.top(k)
-            scores.update((tid, score) for tid, score in ranked if tid in wanted)
-            if complete:
-                break
-            k *= 4
-        return scores
+        return text.scores_of({self._vtid[self._vid_at[s]] for s in slots})
 
     def _ranks(self) -> list[int]:
         if self._name_rank is None or len(self._name_rank) != len(self._pname):

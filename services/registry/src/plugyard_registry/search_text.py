@@ -10,11 +10,12 @@ Ranking (BM25 from Tantivy), per query word w:
   "trade" finds "trading") -> a constant `EXACT_TIER` plus BM25 weighted name 4, keywords 2.5, summary 1.5,
   description 1;
 - typo tier: w within edit distance 1 (len >= 4) or 2 (len >= 8; a transposition costs 1) of a word in any of
-  them -> a constant `FUZZY_SCORE` (an exact match gets it too).
+  them -> a constant `FUZZY_SCORE`, plus `FUZZY_NAME_SCORE` when that word is in the name (an exact match gets
+  these too).
 `EXACT_TIER` exceeds anything BM25 and the typo tier add for one word, so a text matching more words exactly always
-ranks above one matching fewer: exact matches above typo matches. Words are ANDed; when that finds nothing and there
-are several words, they are ORed (the ranking still prefers texts matching more of them). A query that is a
-plugin's whole name (PEP 503-normalized) adds `NAME_EXACT_BONUS`.
+ranks above one matching fewer: exact matches above typo matches. Words are ANDed; when fewer than `AND_MIN` texts
+have them all and there are several words, they are ORed (the ranking still puts texts matching more of them
+first). A query that is a plugin's whole name (PEP 503-normalized) adds `NAME_EXACT_BONUS`.
 
 Writes never wait for Tantivy. A Tantivy commit costs 10-70 ms (more on disk), so adds and deletes are queued and
 a background thread commits them and swaps in a fresh searcher; until then the few texts added since the current
@@ -24,6 +25,7 @@ weights), so a search right after a publish finds the new version without waitin
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import shutil
 import threading
@@ -34,22 +36,24 @@ from pathlib import Path
 import tantivy
 from tantivy import Filter, Occur, Query, TextAnalyzerBuilder, Tokenizer
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 WORDS = "plugyard_words"
 STEM = "plugyard_stem"
 MAX_WORD = 40
 
 EXACT_TIER = 1000.0
 FUZZY_SCORE = 0.5
+FUZZY_NAME_SCORE = 1.0
+AND_MIN = 5  # fewer texts with every word than this: any word will do
 NAME_EXACT_BONUS = 50.0
 WORD_FIELDS = (("name", 4.0), ("keywords", 2.5))  # matched word for word
 STEM_FIELDS = (("summary", 1.5), ("description", 1.0))  # matched by English stem
 FUZZY_MIN_1 = 4
 FUZZY_MIN_2 = 8
-FIRST_SCORED = 2048  # texts scored at first; beyond, the set comes by id, unscored (much cheaper), and more are
+FIRST_SCORED = 512  # texts scored at first; beyond, the set comes by id, unscored (much cheaper), and more are
 # scored only when a page needs them (unless the first ones all tie: then all are scored, as the page will need it)
 
-FRESH_MAX = 64  # beyond this many uncommitted texts, a search waits for the commit instead of matching them in Python
+FRESH_MAX = 32  # beyond this many uncommitted texts, a search waits for the commit instead of matching them in Python
 IDLE_EXIT_S = 2.0  # the committer thread ends after this long without work (and starts again on the next write)
 
 STOPWORDS = frozenset("a an and are as at be by for from in into is it of on or the this to with".split())
@@ -84,7 +88,7 @@ def text_key(name: str, summary: str, description: str, keywords: Sequence[str])
 def _schema() -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
     sb.add_text_field("tkey", stored=True, tokenizer_name="raw", index_option="basic")
-    sb.add_unsigned_field("tid", stored=True, fast=True)
+    sb.add_unsigned_field("tid", stored=True, indexed=True, fast=True)
     sb.add_text_field("name_exact", tokenizer_name="raw", index_option="basic")
     for field, _ in WORD_FIELDS:
         sb.add_text_field(field, tokenizer_name=WORDS, index_option="freq")
@@ -134,6 +138,7 @@ class _FreshText:
         }
         self.stems = {"summary": set(STEM_ANALYZER.analyze(text.summary)), "description": set(STEM_ANALYZER.analyze(text.description))}
         self.all = {w for part in (text.name, *text.keywords, text.summary, text.description) for w in WORDS_ANALYZER.analyze(part)}
+        self.typos: dict[str, tuple[bool, bool]] = {}  # query word -> within its typo distance of a word here, in the name
 
     def word_score(self, word: str) -> float:
         """0 when the word does not match; otherwise what the Tantivy clause for it would give, roughly."""
@@ -145,9 +150,16 @@ class _FreshText:
         if boosts or word in self.all:
             score += EXACT_TIER + sum(boosts)
         distance = typo_distance(word)
-        if distance and (word in self.all or any(_osa_within(word, w, distance) for w in self.all)):
-            score += FUZZY_SCORE
+        if distance:
+            near = self.typos.get(word)
+            if near is None:
+                near = self.typos[word] = (self._near(word, self.all, distance), self._near(word, self.words["name"], distance))
+            score += FUZZY_SCORE * near[0] + FUZZY_NAME_SCORE * near[1]
         return score
+
+    @staticmethod
+    def _near(word: str, words: set[str], distance: int) -> bool:
+        return word in words or any(_osa_within(word, w, distance) for w in words)
 
     def score(self, words: Sequence[str], name_exact: str | None, *, every: bool) -> float:
         scores = [self.word_score(w) for w in words]
@@ -164,6 +176,7 @@ class TextMatch:
     (tid -> score) and `fresh_missed` (those that do not match). `top(k)` gives the best k of all."""
 
     visible: int  # the text index's `visible` when matched
+    searcher_schema: tantivy.Schema
     searcher: tantivy.Searcher | None
     query: Query | None
     tids: list[int]
@@ -184,6 +197,16 @@ class TextMatch:
             ranked = sorted(ranked + list(self.fresh.items()), key=lambda ts: -ts[1])[:k]
             complete = complete and k >= len(self.ranked) + len(self.fresh)
         return ranked, complete
+
+
+    def scores_of(self, tids: set[int]) -> dict[int, float]:
+        """The scores of a few matching texts (for a page in name or time order)."""
+        scores = {tid: score for tid, score in self.fresh.items() if tid in tids}
+        committed = [tid for tid in tids if tid not in scores]
+        if committed and self.searcher is not None and self.query is not None:
+            only = Query.const_score_query(Query.term_set_query(self.searcher_schema, "tid", committed), 0.0)
+            scores.update(_scored(self.searcher, Query.boolean_query([(Occur.Must, self.query), (Occur.Must, only)]), len(committed)))
+        return scores
 
 
 def _scored(searcher: tantivy.Searcher, query: Query, limit: int) -> list[tuple[int, float]]:
@@ -270,13 +293,17 @@ class TextIndex:
                 self._writer.commit()
                 self.index.reload()
                 searcher = self.index.searcher()
-            except BaseException as exc:  # surfaced by the next flush/search; the catalogue stays the truth
+            except Exception as exc:  # surfaced by searches until a commit works again; the writes wait in the queue
+                with contextlib.suppress(Exception):
+                    self._writer.rollback()
                 with self._cond:
+                    self._queue[:0] = batch
                     self._error = exc
                     self._cond.notify_all()
                     self._thread = None
                 return
             with self._cond:
+                self._error = None
                 self._searcher = searcher
                 self._visible = batch[-1][0]
                 for tid in [tid for tid, (seq, _) in self._pending.items() if seq <= self._visible]:
@@ -376,7 +403,11 @@ class TextIndex:
                     scores, addresses = zip(*result.hits)
                     ranked = list(zip(searcher.fast_field_values("tid", list(addresses)), scores))
                 tied = bool(ranked) and ranked[0][1] == ranked[-1][1]
-                if result.count > FIRST_SCORED and tied:
+                floor = every and all(typo_distance(w) for w in words) and ranked and ranked[0][1] == len(words) * FUZZY_SCORE
+                if result.count > FIRST_SCORED and floor:  # only typo matches: all score the same, no need to score
+                    hits = searcher.search(query, limit=n, count=False, order_by_field="tid").hits
+                    ranked = [(tid, ranked[0][1]) for tid, _ in hits]
+                elif result.count > FIRST_SCORED and tied:
                     ranked = _scored(searcher, query, result.count)  # all of them: cheaper than walking ties later
                 complete = len(ranked) >= result.count
                 if complete:
@@ -390,12 +421,13 @@ class TextIndex:
                     if not inverted:
                         tids = list(filter(live.__contains__, tids))
             fresh_scores = {tid: text.score(words, name_exact, every=every) for tid, text in fresh.items()}
-            if tids or inverted or any(fresh_scores.values()):
+            found = len(tids) + sum(1 for score in fresh_scores.values() if score)
+            if inverted or found >= (AND_MIN if every and len(words) > 1 else 1):
                 return TextMatch(
-                    visible, searcher, query, tids, inverted, ranked, complete,
+                    visible, self.schema, searcher, query, tids, inverted, ranked, complete,
                     {tid: s for tid, s in fresh_scores.items() if s}, [tid for tid, s in fresh_scores.items() if not s],
                 )
-        return TextMatch(visible, None, None, [], False, [], True, {}, list(fresh))
+        return TextMatch(visible, self.schema, None, None, [], False, [], True, {}, list(fresh))
 
     def _word_filter(self, word: str) -> Query:
         """What `_word_query` matches, without the scoring: the word, its stem or (long enough) a typo of it."""
@@ -420,6 +452,7 @@ class TextIndex:
         parts += [(Occur.Should, Query.boost_query(Query.term_query(schema, f, stem), boost)) for f, boost in STEM_FIELDS]
         distance = typo_distance(word)
         if distance:
-            fuzzy = Query.fuzzy_term_query(schema, "all", word, distance=distance, transposition_cost_one=True)
-            parts.append((Occur.Should, Query.const_score_query(fuzzy, FUZZY_SCORE)))
+            for field, score in (("all", FUZZY_SCORE), ("name", FUZZY_NAME_SCORE)):
+                fuzzy = Query.fuzzy_term_query(schema, field, word, distance=distance, transposition_cost_one=True)
+                parts.append((Occur.Should, Query.const_score_query(fuzzy, score)))
         return Query.boolean_query(parts)
