@@ -633,7 +633,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
             # and a large install: one request pinning the deep tree, through the RPC and in process
             t = time.perf_counter()
-            resolve_rpc, resolve_local, during_resolve, pinned = [], [], [], 0
+            resolve_rpc, resolve_local, during_resolve, health_during_resolve, pinned = [], [], [], [], 0
             if root:
                 request = ResolveRequest(requirements=[root], host_version=RESOLVE_HOST)
                 for _ in range(args.resolves):
@@ -647,15 +647,25 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     resolve_local.append(time.perf_counter() - s)
                 if len(local_pins) != pinned:
                     raise RuntimeError(f"resolve pinned {pinned} plugins through the RPC, {len(local_pins)} in process")
-                # does a resolve hold up other RPCs? searches sent one after another while one runs
+                # does a resolve hold up other RPCs? searches, and health calls, sent one after another while one runs
                 resolving = asyncio.ensure_future(call(nc, rpc_subject("registry", "resolve"), request, ResolveReply, timeout=120))
                 await asyncio.sleep(0.02)
                 probe = SearchRequest(**timed[1][1])
+
+                async def health_probes() -> None:
+                    while not resolving.done():
+                        s = time.perf_counter()
+                        await call(nc, rpc_subject("registry", "health"), HealthRequest(), HealthReply, timeout=120)
+                        health_during_resolve.append(time.perf_counter() - s)
+                        await asyncio.sleep(0.01)
+
+                healths = asyncio.ensure_future(health_probes())
                 while not resolving.done():
                     s = time.perf_counter()
                     await call(nc, subject, probe, SearchReply, timeout=120)
                     during_resolve.append(time.perf_counter() - s)
                 await resolving
+                await healths
             mark("large install resolve", t)
             del catalog, index  # the in-process index is no longer needed; free its memory before publishing
 
@@ -742,6 +752,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "in_process": latency(resolve_local) if resolve_local else None,
             "ratio_p50": round(statistics.median(resolve_rpc) / statistics.median(resolve_local), 2) if resolve_rpc else None,
             "search_during_resolve": latency(during_resolve) if during_resolve else None,
+            "health_during_resolve": latency(health_during_resolve) if health_during_resolve else None,
         },
         "publish": {
             "count": len(prepared), "prepare_s": round(prepare_s, 1),
@@ -816,6 +827,10 @@ def show(r: dict[str, Any]) -> None:
     if rr["search_during_resolve"]:
         rows.append(("search p50 while a resolve runs, RPC", f"{rr['search_during_resolve']['p50_ms']} ms", f"{se['rpc']['p50_ms']} ms",
                      "search p50, RPC, idle", f"{rr['search_during_resolve']['p50_ms'] / se['rpc']['p50_ms']:.0f}x"))
+    if rr.get("health_during_resolve"):
+        h = rr["health_during_resolve"]
+        rows.append(("health RPC while a resolve runs, p50", f"{h['p50_ms']} ms", f"{se['health_rpc']['p50_ms']} ms",
+                     "health RPC p50, idle", f"{h['p50_ms'] / se['health_rpc']['p50_ms']:.0f}x"))
     p = r["publish"]
     rows.append(("signed publishes/s (upload + RPC)", f"{p['per_s']}", f"{p['bare_request_reply']['per_s']:,}", "bare NATS request/reply/s", f"{p['ratio']:.1%}"))
     rows.append(("publish RPC p50 (archive uploaded)", f"{p['publish_rpc']['p50_ms']} ms", f"{p['bare_request_reply']['p50_ms']} ms",
@@ -872,8 +887,9 @@ def main() -> None:
     parser.add_argument("--resolves", type=int, default=1, help="large-install resolves, through the RPC and in process")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    source = source_state()  # before the run: what the service and this process import
     result = asyncio.run(run(args))
-    result["source"] = source_state()
+    result["source"] = source
     if args.json:
         print(json.dumps(result, indent=2))
     else:

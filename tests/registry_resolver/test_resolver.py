@@ -258,6 +258,20 @@ def test_a_leftover_cycle_outside_the_plan_does_not_hang_the_resolver() -> None:
     assert err.value.cycle == ["plug-a 1.1", "plug-c 1.1", "plug-a 1.1"]
 
 
+def test_a_plan_that_backjumping_skips_is_still_found() -> None:
+    # resolvelib#206: backjumping jumps over p1 2 (whose dependency p0 is not among the conflict's names) and
+    # never tries p1 1, reporting ResolutionImpossible; the backtracking second search finds the plan.
+    cat = catalog({"p0": {"2": ["p2==2"]}, "p1": {"2": ["p0==2"], "1": []}, "p2": {"2": ["p1==3"], "1": ["p1>=1,<3"]}})
+    assert pins(resolve(["p2"], cat)) == ["p1==1", "p2==1"]
+    # found by the property test: b 2.1 is the culprit (through c 0.9's a>=1.0), but the conflict names a and b
+    cat = catalog({
+        "plug-a": {"0.9": [], "1.0": ["plug-b~=1.0"]},
+        "plug-b": {"2.1": ["plug-c"], "2.0": [], "0.9": []},
+        "plug-c": {"0.9": ["plug-a>=1.0"]},
+    })
+    assert pins(resolve(["plug-a", "plug-b"], cat)) == ["plug-a==0.9", "plug-b==2.0"]
+
+
 # --------------------------------------------------------------------------------------------- conflicts
 
 

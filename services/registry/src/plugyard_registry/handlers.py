@@ -125,7 +125,8 @@ def build_router(ctx: RegistryContext) -> NatsRouter:
             include_yanked=request.include_yanked, sort=request.sort, limit=request.limit, offset=request.offset,
         )
         try:
-            result = await ctx.command(lambda: ctx.app.catalog.index.search(query))
+            # The index has its own lock, so a search need not wait behind a long resolve or a publish.
+            result = await asyncio.to_thread(ctx.app.catalog.index.search, query)
         except InvalidSearch as exc:
             raise RpcError("invalid_request", str(exc)) from None
         hits = [SearchHit.model_validate(hit_fields(hit)) for hit in result.hits]

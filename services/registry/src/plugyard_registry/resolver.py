@@ -397,6 +397,29 @@ class _Resolution(Resolution):
             self.state.mapping.pop(name, None)
 
 
+class _Backtracking(_Resolution):
+    """The second opinion: resolvelib's search with plain chronological backtracking instead of backjumping.
+
+    Backjumping can skip the one decision that would resolve a conflict and report ResolutionImpossible for
+    a request that has a plan (resolvelib#206, open; the property test finds such catalogues). When the first
+    search fails, this one tries again: it undoes the latest pin first, always. It is slower on real conflicts,
+    so it only runs after a failure, its own failure is not reported (the first search's explanation is),
+    and whatever it finds is checked like any plan.
+    """
+
+    def _backjump(self, causes: Any) -> bool:
+        while len(self._states) >= 3:
+            del self._states[-1]
+            broken_state = self._states.pop()
+            name, candidate = broken_state.mapping.popitem()
+            incompatibilities = [(k, list(v.incompatibilities)) for k, v in broken_state.criteria.items()]
+            incompatibilities.append((name, [candidate]))
+            self._push_new_state()
+            if self._patch_criteria(incompatibilities):
+                return True
+        return False
+
+
 # ------------------------------------------------------------------------------------- explanations
 
 
@@ -680,24 +703,7 @@ def resolve(
     excluded: set[tuple[str, Version]] = set()
     while True:
         provider = _Provider(catalog, host, allow_pending, excluded)
-        recorder = _Recorder()
-        try:
-            # resolvelib's Resolution rather than Resolver: Resolver.resolve() ends in _build_result(), whose
-            # recursive _has_route_to_root() never returns when leftover pins form a cycle that no longer hangs
-            # from the request (found by the property test). _closure() walks the pins that matter instead.
-            state = _Resolution(provider, recorder).resolve(reqs, max_rounds=max_rounds)
-        except resolvelib.ResolutionImpossible as exc:
-            raise _Explainer(provider, recorder, reqs, host, allow_pending).explain(exc.causes) from None
-        except resolvelib.ResolutionTooDeep as exc:
-            raise ResolutionTooComplex(
-                f"gave up after {exc.round_count} rounds of searching for versions that fit together; "
-                "pin some of the plugins (name==version) to narrow the search",
-                rounds=exc.round_count,
-            ) from None
-        except resolvelib.resolvers.ResolverException as exc:
-            raise ResolutionError(f"the resolver failed: {exc}") from exc
-        except RecursionError:
-            raise ResolutionError("the resolver failed: the dependency graph is too deep to walk") from None
+        state = _search(reqs, provider, host, allow_pending, max_rounds)
         pins = _closure(reqs, state.mapping, provider)
         stray = _unlicensed_yanks(reqs, pins, provider)
         if not stray:
@@ -709,6 +715,32 @@ def resolve(
         if pending:
             log.warning("resolved pending (unscanned) versions, as allowed for development (%s): %s", ALLOW_PENDING_ENV, ", ".join(pending))
     return order
+
+
+def _search(reqs: list[Requirement], provider: _Provider, host: Version, allow_pending: bool, max_rounds: int) -> Any:
+    """resolvelib's final state for `reqs`, or the typed error that explains why there is none."""
+    recorder = _Recorder()
+    try:
+        # resolvelib's Resolution rather than Resolver: Resolver.resolve() ends in _build_result(), whose
+        # recursive _has_route_to_root() never returns when leftover pins form a cycle that no longer hangs
+        # from the request (found by the property test). _closure() walks the pins that matter instead.
+        return _Resolution(provider, recorder).resolve(reqs, max_rounds=max_rounds)
+    except resolvelib.ResolutionImpossible as exc:
+        error = _Explainer(provider, recorder, reqs, host, allow_pending).explain(exc.causes)
+    except resolvelib.ResolutionTooDeep as exc:
+        raise ResolutionTooComplex(
+            f"gave up after {exc.round_count} rounds of searching for versions that fit together; "
+            "pin some of the plugins (name==version) to narrow the search",
+            rounds=exc.round_count,
+        ) from None
+    except resolvelib.resolvers.ResolverException as exc:
+        raise ResolutionError(f"the resolver failed: {exc}") from exc
+    except RecursionError:
+        raise ResolutionError("the resolver failed: the dependency graph is too deep to walk") from None
+    try:
+        return _Backtracking(provider, resolvelib.BaseReporter()).resolve(reqs, max_rounds=max_rounds)
+    except (resolvelib.resolvers.ResolverException, RecursionError):
+        raise error from None
 
 
 def _closure(reqs: list[Requirement], mapping: Mapping[str, CandidateVersion], provider: _Provider) -> dict[str, CandidateVersion]:
