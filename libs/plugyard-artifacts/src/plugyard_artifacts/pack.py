@@ -15,7 +15,6 @@ import hashlib
 import io
 import os
 import tarfile
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from plugyard_artifacts.cid import cid_from_sha256
 from plugyard_artifacts.manifest import MANIFEST_NAME, load_manifest
 from plugyard_artifacts.unpack import Limits, UnsafeArchive, check_archive
 from plugyard_schemas.manifest import PluginManifest
+from plugyard_artifacts.atomic import write_atomically
 
 _SKIPPED_DIRECTORIES = frozenset({"__pycache__"})
 _SKIPPED_SUFFIXES = (".pyc", ".pyo")
@@ -69,7 +69,7 @@ def pack(directory: str | os.PathLike[str], out: str | os.PathLike[str] | None =
         check_archive(data, limits)
     except UnsafeArchive as error:
         raise PackError(f"{root}: the archive would be refused when opened: {error}") from None
-    _write_atomically(target, data)
+    write_atomically(target, data)
     digest = hashlib.sha256(data).digest()
     return PackResult(
         path=target,
@@ -169,14 +169,3 @@ def _executable(path: Path) -> bool:
     return bool(path.stat().st_mode & 0o111)
 
 
-def _write_atomically(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -7,8 +7,6 @@ is kept, which makes a re-export into the same directory incremental.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,6 +14,7 @@ from pathlib import Path
 
 from nats.aio.client import Client
 
+from plugyard_artifacts.atomic import write_atomically
 from plugyard_artifacts.cid import cid_of
 from plugyard_core.artifact_store import ArtifactMissing, ArtifactTooLarge, get_artifact
 from plugyard_core.rpc import call
@@ -59,18 +58,6 @@ def holds(path: Path, cid: str) -> bool:
         return cid_of(path.read_bytes()) == cid
     except OSError:
         return False
-
-
-def write_atomically(target: Path, data: bytes) -> None:
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 async def write_export(
