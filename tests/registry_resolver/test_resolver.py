@@ -328,6 +328,21 @@ def test_a_deep_conflict_shows_the_whole_chain_and_every_version_tried() -> None
     assert ["app==1.0", "lib-b (from app 1.0)", "deep (from lib-b 1.0)", "textkit<2 (from deep 1.0)"] in err.value.chains
 
 
+def test_requirements_from_two_versions_of_one_plugin_are_not_called_a_clash() -> None:
+    cat = catalog({
+        "app": {"2.0": ["x", "lib>=2"], "1.0": ["y", "lib<1"]},
+        "x": {"1.0": ["lib<2"]},
+        "y": {"1.0": ["lib>=1"]},
+        "lib": {"0.5": [], "1.5": [], "2.5": []},
+    })
+    with pytest.raises(ResolutionConflict) as err:
+        resolve(["app"], cat)
+    message = err.value.message
+    assert "cannot satisfy both lib>=2 (required by app 2.0 ← your request app) and lib<2 (required by x 1.0 ← app 2.0" in message
+    assert "cannot satisfy both lib<1 (required by app 1.0 ← your request app) and lib>=1 (required by y 1.0 ← app 1.0" in message
+    assert "lib>=2 (required by app 2.0 ← your request app) and lib<1" not in message  # app 2.0 and app 1.0 never meet
+
+
 def test_conflicts_are_typed_resolution_errors() -> None:
     for exc in (UnknownPlugin, NoInstallableVersion, ResolutionConflict, DependencyCycle, InvalidRequirement, ResolutionTooComplex):
         assert issubclass(exc, ResolutionError)

@@ -60,6 +60,7 @@ ALLOW_PENDING_ENV = "PLUGYARD_DEV_ALLOW_PENDING"
 INSTALLABLE_STATUSES = frozenset({"cleared", "warned"})
 _LISTED = 6  # versions, requirements or chains named in a message before "and N more"
 _EXPLAINED = 40  # requirements on one name looked at when explaining a failure
+_CLASHES = 3  # clashing pairs told per name
 
 
 @dataclass(frozen=True)
@@ -222,6 +223,14 @@ def _contains(req: Requirement, version: Version) -> bool:
     return req.specifier.contains(version, prereleases=True)
 
 
+def _finals_first(cands: list[CandidateVersion], pre_release_asked: bool) -> list[CandidateVersion]:
+    """Pre-releases only when a specifier mentions one, or when no final release fits (pip's rule)."""
+    if pre_release_asked:
+        return cands
+    finals = [c for c in cands if not c.version.is_prerelease]
+    return finals or cands
+
+
 def _listing(items: Sequence[str], limit: int = _LISTED) -> str:
     if len(items) <= limit:
         shown = list(items)
@@ -244,6 +253,9 @@ class _Provider(resolvelib.AbstractProvider):
         self._usable: dict[str, list[CandidateVersion]] = {}
         self._deps: dict[int, list[Requirement]] = {}
         self._depths: dict[str, int] = {}
+        self._fits: dict[tuple[int, int], bool] = {}
+        self._pre: dict[int, bool] = {}
+        self._alive: dict[int, Requirement] = {}
 
     # -- the catalogue, filtered
 
@@ -278,30 +290,40 @@ class _Provider(resolvelib.AbstractProvider):
         return cached
 
     def matching(
-        self, name: str, reqs: Sequence[Requirement], bad: Iterable[Version] = (), *, provisional: bool = False
+        self, name: str, reqs: Sequence[Requirement], bad: Iterable[CandidateVersion] = (), *, provisional: bool = False
     ) -> list[CandidateVersion]:
-        """Candidates for `name` that satisfy every one of `reqs`, newest first, without the known-bad versions.
+        """Candidates for `name` that satisfy every one of `reqs`, newest first, without the known-bad ones.
 
         A yanked version needs an exact pin among `reqs`. With `provisional` (the search), unpinned yanked versions
         follow the others as a last resort: the pin that licenses one may be added later in the search (resolvelib
         adds requirements one at a time), and a plan whose yanked version ends up unpinned is searched again
         without it (see `resolve`).
         """
-        fits = [c for c in self.usable(name) if all(_contains(r, c.version) for r in reqs)]
+        fits = [c for c in self.usable(name) if all(self.fits(r, c) for r in reqs)]
         licensed = [c for c in fits if not c.yanked or any(_exact_pin(r, c.version) for r in reqs)]
-        out = self._finals_first(licensed, reqs)
-        if provisional:
-            out += self._finals_first([c for c in fits if c.yanked and c not in licensed], reqs)
-        bad = set(bad)
-        return [c for c in out if c.version not in bad] if bad else out
+        pre = any(self._mentions_pre_release(r) for r in reqs)
+        out = _finals_first(licensed, pre)
+        if provisional and len(licensed) < len(fits):
+            out += _finals_first([c for c in fits if c.yanked and not any(_exact_pin(r, c.version) for r in reqs)], pre)
+        # resolvelib hands over incompatibilities as one long chain, repeats included: compare identities
+        bad_ids = set(map(id, bad))
+        return [c for c in out if id(c) not in bad_ids] if bad_ids else out
 
-    @staticmethod
-    def _finals_first(cands: list[CandidateVersion], reqs: Sequence[Requirement]) -> list[CandidateVersion]:
-        """Pre-releases only when a specifier mentions one, or when no final release fits (pip's rule)."""
-        if any(r.specifier.prereleases for r in reqs):
-            return cands
-        finals = [c for c in cands if not c.version.is_prerelease]
-        return finals or cands
+    def fits(self, req: Requirement, cand: CandidateVersion) -> bool:
+        """`req`'s specifier contains `cand`'s version (pre-releases included), memoized: the search asks often."""
+        key = (id(req), id(cand))
+        hit = self._fits.get(key)
+        if hit is None:
+            hit = self._fits[key] = _contains(req, cand.version)
+            self._alive[id(req)] = req  # keeps the id in the key this requirement's (candidates live in _stored)
+        return hit
+
+    def _mentions_pre_release(self, req: Requirement) -> bool:
+        hit = self._pre.get(id(req))
+        if hit is None:
+            hit = self._pre[id(req)] = bool(req.specifier.prereleases)
+            self._alive[id(req)] = req
+        return hit
 
     def dependencies(self, cand: CandidateVersion) -> list[Requirement]:
         """The candidate's dependencies that apply, self-dependencies included (those are cycles)."""
@@ -368,10 +390,10 @@ class _Provider(resolvelib.AbstractProvider):
         incompatibilities: Mapping[str, Iterator[CandidateVersion]],
     ) -> list[CandidateVersion]:
         reqs = list(requirements[identifier])
-        return self.matching(identifier, reqs, (c.version for c in incompatibilities[identifier]), provisional=True)
+        return self.matching(identifier, reqs, incompatibilities[identifier], provisional=True)
 
     def is_satisfied_by(self, requirement: Requirement, candidate: CandidateVersion) -> bool:
-        return _contains(requirement, candidate.version)
+        return self.fits(requirement, candidate)
 
     def get_dependencies(self, candidate: CandidateVersion) -> list[Requirement]:
         # A self-dependency is a cycle: kept out of the search (resolvelib would chase it), reported afterwards.
@@ -411,6 +433,8 @@ class _Backtracking(_Resolution):
         while len(self._states) >= 3:
             del self._states[-1]
             broken_state = self._states.pop()
+            if not broken_state.mapping:
+                return False
             name, candidate = broken_state.mapping.popitem()
             incompatibilities = [(k, list(v.incompatibilities)) for k, v in broken_state.criteria.items()]
             incompatibilities.append((name, [candidate]))
@@ -588,9 +612,17 @@ class _Explainer:
         return NoInstallableVersion(message, name=unavailable[0][0], reasons=reasons, chains=chains)
 
     def _clashing_pairs(self, name: str, steps: list[_Step]) -> list[list[_Step]]:
+        """Pairs of requirements that no version satisfies together, brought in by chains that could be installed
+        together (two versions of one plugin never are, so what they require does not clash)."""
+        pinned_by = {id(s): {c.name: c.version for c in (x.parent for x in self.chain(s)) if c is not None} for s in steps}
+
+        def together(a: _Step, b: _Step) -> bool:
+            pa, pb = pinned_by[id(a)], pinned_by[id(b)]
+            return all(pb.get(name, version) == version for name, version in pa.items())
+
         return [
             [a, b] for i, a in enumerate(steps) for b in steps[i + 1:]
-            if not self._p.matching(name, [a.requirement, b.requirement])
+            if together(a, b) and not self._p.matching(name, [a.requirement, b.requirement])
         ]
 
     def _say(self, step: _Step, also: Sequence[str] = ()) -> str:
@@ -629,9 +661,9 @@ class _Explainer:
             group = merged[key]
             return self._say(group[0], [str(s.parent.version) for s in group[1:] if s.parent is not None])
 
-        sentences = [f"cannot satisfy both {say(a)} and {say(b)}" for a, b in told[:_LISTED]]
-        if len(told) > _LISTED:
-            sentences.append(f"and {len(told) - _LISTED} more clashes on {name}")
+        sentences = [f"cannot satisfy both {say(a)} and {say(b)}" for a, b in told[:_CLASHES]]
+        if len(told) > _CLASHES:
+            sentences.append(f"and {len(told) - _CLASHES} more clashes on {name}")
         available = [str(c.version) for c in self._p.matching(name, [])]
         text = "; ".join(sentences)
         return text + (f" ({name} has {_listing(available)})" if available else f" ({name} has no installable version)")
