@@ -22,7 +22,7 @@ import platform
 import random
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib.metadata import version as installed_version
 
 from packaging.requirements import Requirement
@@ -141,24 +141,43 @@ def build_catalog(n_plugins: int = 1000, seed: int = SEED) -> tuple[BenchCatalog
 
 def pick_requests(catalog: BenchCatalog, n_plugins: int, seed: int = SEED) -> tuple[list[list[str]], list[str] | None]:
     """A few requests a user would make (one application, several together, one with a pin, one with a range),
-    and one that fails with a conflict, as some requests do in any real catalogue."""
+    each checked to have a plan, and one that fails with a conflict, as some requests do in any real catalogue."""
     rng = random.Random(seed + 1)
     apps = list(catalog.by_name)[-round(n_plugins * LAYER_SHARES[-1]):]
+
+    def outcome(request: list[str]) -> int | type:
+        try:
+            return len(resolve(request, catalog, host_version=HOST_VERSION))
+        except ResolutionError as exc:
+            return type(exc)
+
     workable: list[str] = []
     failing: list[str] | None = None
     for name in rng.sample(apps, len(apps)):
-        try:
-            if len(resolve([name], catalog, host_version=HOST_VERSION)) >= 8:
-                workable.append(name)
-        except ResolutionConflict:
-            failing = failing or [name]
-        except ResolutionError:
-            continue
-        if len(workable) >= 8 and failing:
+        got = outcome([name])
+        if isinstance(got, int) and got >= 8:
+            workable.append(name)
+        elif got is ResolutionConflict and failing is None:
+            failing = [name]
+        if len(workable) >= 24 and failing:
             break
-    a, b, c, d, e, f, g, h = (workable * 8)[:8]
-    mid = catalog.by_name[d][len(catalog.by_name[d]) // 2].version
-    return [[a], [b, c], [f"{d}=={mid}"], [e, f, g], [f"{h}>=1.0"]], failing
+    pool = iter(workable)
+
+    def fitting(size: int, shape: Callable[[list[str]], list[str]]) -> list[str]:
+        for _ in range(len(workable)):
+            request = shape([next(pool, workable[0]) for _ in range(size)])
+            if isinstance(outcome(request), int):
+                return request
+        raise RuntimeError(f"no {size}-application request has a plan in this catalogue")
+
+    def pinned(names: list[str]) -> list[str]:
+        versions = catalog.by_name[names[0]]
+        return [f"{names[0]}=={versions[len(versions) // 2].version}"]
+
+    requests = [
+        fitting(1, list), fitting(2, list), fitting(1, pinned), fitting(3, list), fitting(1, lambda n: [f"{n[0]}>=1.0"]),
+    ]
+    return requests, failing
 
 
 def measure_resolve(n_plugins: int = 1000, repeat: int = 30, seed: int = SEED) -> dict:

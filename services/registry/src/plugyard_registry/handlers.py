@@ -18,7 +18,14 @@ from plugyard_registry.application import RegistryApplication
 from plugyard_registry.domain import RegistryRefusal
 from plugyard_registry.export import export_page
 from plugyard_registry.release import ReleaseRefused, read_release
-from plugyard_registry.resolver import ResolutionConflict, ResolutionError, resolve
+from plugyard_registry.resolver import (
+    InvalidRequirement,
+    NoInstallableVersion,
+    ResolutionConflict,
+    ResolutionError,
+    UnknownPlugin,
+    resolve,
+)
 from plugyard_registry.search import InvalidSearch, SearchQuery
 from plugyard_registry.views import info_reply
 from plugyard_schemas.registry import (
@@ -144,7 +151,7 @@ def build_router(ctx: RegistryContext) -> NatsRouter:
         except ResolutionConflict as exc:
             raise RpcError("conflict", exc.message) from None
         except ResolutionError as exc:
-            raise RpcError("not_found" if type(exc).__name__ in {"UnknownPlugin", "NoInstallableVersion"} else "invalid_request", exc.message) from None
+            raise RpcError(resolution_error_code(exc), exc.message) from None
         return ResolveReply(
             install_order=[
                 ResolvedVersion(name=c.name, version=str(c.version), cid=c.cid, status=c.status, yanked=c.yanked) for c in pinned
@@ -164,3 +171,12 @@ def hit_fields(hit: Any) -> dict[str, Any]:
     for key in ("keywords", "categories", "permissions"):
         fields[key] = list(fields.get(key) or ())
     return fields
+
+
+def resolution_error_code(exc: ResolutionError) -> str:
+    """A bad requirement is the caller's mistake; a missing plugin is not found; a cycle or an impossible set is a "no"."""
+    if isinstance(exc, InvalidRequirement):
+        return "invalid_request"
+    if isinstance(exc, (UnknownPlugin, NoInstallableVersion)):
+        return "not_found"
+    return "conflict"
