@@ -222,6 +222,9 @@ async def test_relay_process_killed_under_load_publishes_each_event_once(
         relay = _start(relay_args, env, tmp_path / "relay.log")
         assert await asyncio.to_thread(producer.wait, 60) == 0
         await eventually(lambda: _count_at_least(js, total), timeout=40)
+        # The first relay may have published everything before it was killed: let the second one finish
+        # starting (its signal handlers) before asking it to stop.
+        await eventually(lambda: (tmp_path / "relay.log").read_text().count(": ready") >= 2, timeout=20)
         relay.send_signal(signal.SIGTERM)
         assert await asyncio.to_thread(relay.wait, 10) == 0
     finally:

@@ -10,6 +10,8 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+import nats.errors
+import nats.js.errors
 from faststream.nats import NatsBroker, NatsRouter
 from nats.aio.client import Client
 
@@ -27,6 +29,26 @@ HealthDetails = Callable[[], dict]
 def configure_logging() -> None:
     """One line per record on stderr, which `plugyard up` sends to the service's log file."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+
+async def ensure_streams_until_stopped(nc: Client, stop: asyncio.Event, max_backoff: float = 5.0) -> bool:
+    """Declare the streams, retrying while the server is up but JetStream is not answering yet (a server that
+    has just restarted); False when asked to stop first."""
+    backoff = 0.2
+    while not stop.is_set():
+        try:
+            await ensure_streams(nc.jetstream())
+            return True
+        except (nats.errors.TimeoutError, nats.errors.NoRespondersError, nats.js.errors.ServiceUnavailableError, nats.errors.ConnectionClosedError) as exc:
+            if nc.is_closed:
+                raise
+            log.warning("JetStream not ready (%s); declaring the streams again in %.1f s", type(exc).__name__, backoff)
+            try:
+                await asyncio.wait_for(stop.wait(), backoff)
+            except asyncio.TimeoutError:
+                pass
+            backoff = min(backoff * 2, max_backoff)
+    return False
 
 
 def make_broker(url: str, name: str) -> NatsBroker:
@@ -65,7 +87,9 @@ class Service:
         nc = await connect_until_stopped(f"plugyard-{self.name}", self.nats_url, stop)
         if nc is None:
             return
-        await ensure_streams(nc.jetstream())
+        if not await ensure_streams_until_stopped(nc, stop):
+            await nc.close()
+            return
         for hook in self.on_connect:
             hook(nc)
         broker = make_broker(self.nats_url, f"plugyard-{self.name}-rpc")
