@@ -12,6 +12,7 @@ $(UV):
 
 $(STAMP): $(UV) uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml schemas/pyproject.toml)
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --all-packages --python $(VENV)/bin/python
+	$(VENV)/bin/python scripts/fetch_sarif_schema.py
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -226,7 +226,8 @@ async def test_every_registry_event_matches_its_schema(registry, nc, tmp_path, a
     await call(nc, rpc("deprecate"), DeprecateRequest(name="schematic", reason="old", issued_at=issued, signature=sign(deprecation, alice)), DeprecateReply)
     sub = await nc.jetstream().subscribe("plugyard.evt.registry.>", ordered_consumer=True)
     seen = set()
-    while seen != set(REGISTRY_EVENTS):
+    # The verdict events are checked against their schemas in tests/registry/test_scan_verdicts.py.
+    while seen != set(REGISTRY_EVENTS) - {"VersionCleared", "VersionWarned", "VersionQuarantined"}:
         event = json.loads((await sub.next_msg(timeout=10)).data)
         name = event["type"].removeprefix("dev.plugyard.registry.")
         REGISTRY_EVENTS[name].model_validate(event["data"])

@@ -35,7 +35,7 @@ def test_status_reports_streams_and_healthy_ledger(stack):
     status = stack.cli_json("status")
     assert status["healthy"] is True
     assert {s["name"] for s in status["streams"] if s["exists"]} == {"PLUGYARD_EVENTS", "PLUGYARD_TELEMETRY"}
-    assert [s["name"] for s in status["services"]] == ["ledger", "registry"]
+    assert [s["name"] for s in status["services"]] == ["ledger", "registry", "scanner"]
     assert (stack.data_dir / "nats.url").read_text().strip() == stack.url
 
 

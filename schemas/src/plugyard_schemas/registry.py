@@ -80,6 +80,8 @@ class VersionInfo(BaseModel):
     version: str
     status: VersionStatus
     status_reason: str | None = None
+    findings: list[dict[str, Any]] = Field(default_factory=list, description="The scanner findings behind the status (most severe first)")
+    verdict_override: bool = Field(default=False, description="True when a registry admin set the status by hand")
     yanked: bool = False
     yank_reason: str | None = None
     cid: str
@@ -94,6 +96,25 @@ class VersionInfo(BaseModel):
     dependencies: list[str]
     permissions: dict[str, Any]
     manifest: dict[str, Any]
+
+
+class VerdictRequest(BaseModel):
+    """A registry admin sets a version's verdict by hand (signed `VerdictStatement`)."""
+
+    name: str = Name
+    version: str = Field(min_length=1, max_length=64)
+    verdict: Literal["cleared", "quarantined"]
+    reason: str = Field(min_length=1, max_length=500)
+    issued_at: AwareDatetime
+    signature: str = Signature
+
+
+class VerdictReply(BaseModel):
+    name: str
+    version: str
+    status: VersionStatus
+    changed: bool
+    by: str
 
 
 class InfoReply(BaseModel):

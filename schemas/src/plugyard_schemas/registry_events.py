@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class _EventData(BaseModel):
@@ -54,6 +54,32 @@ class OwnerAdded(_EventData):
     by: str
 
 
+class _VerdictRecorded(_EventData):
+    name: str
+    version: str
+    cid: str
+    reason: str = Field(description="Why, in one line a person can read")
+    findings: list[dict[str, Any]] = Field(description="The most severe findings behind it (scanner Finding objects), at most 20")
+    by: str = Field(description="'scanner', or the registry admin address that overrode the verdict")
+    override: bool = Field(description="True when a registry admin set this verdict by hand; the scanner's later verdicts do not move it")
+    scan_no: int | None = Field(description="The scanner's scan number behind this verdict; None for an override")
+
+
+class VersionCleared(_VerdictRecorded):
+    """The version's code was judged clean: it is installable."""
+
+
+class VersionWarned(_VerdictRecorded):
+    """The version is installable, with findings shown to whoever installs it."""
+
+
+class VersionQuarantined(_VerdictRecorded):
+    """The version must not resolve, install or run; every loader stops its workers."""
+
+
 REGISTRY_EVENTS: dict[str, type[_EventData]] = {
-    model.__name__: model for model in (PluginRegistered, VersionPublished, VersionYanked, PluginDeprecated, OwnerAdded)
+    model.__name__: model
+    for model in (
+        PluginRegistered, VersionPublished, VersionYanked, PluginDeprecated, OwnerAdded, VersionCleared, VersionWarned, VersionQuarantined,
+    )
 }

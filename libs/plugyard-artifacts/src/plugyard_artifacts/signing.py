@@ -1,5 +1,6 @@
 """Signed statements: what a publisher signs (EIP-191 personal message) to release, yank, deprecate and
-manage the owners of a plugin, and how a verifier turns a bad signature into a reason a person can act on.
+manage the owners of a plugin, what a registry admin signs to set a version's verdict by hand, and how a
+verifier turns a bad signature into a reason a person can act on.
 
 Each statement's text is a header line `plugyard-<action>:v1` then one field per line, no trailing
 newline. Fields are in canonical form so that any implementation builds the same text: names PEP 503
@@ -8,7 +9,7 @@ normalized, addresses EIP-55 checksummed, digests lower-case hex, times UTC to t
 text has exactly one reading.
 
 Replay. A release names its CID and manifest digest, so replaying it can only re-offer the same bytes.
-Yank, deprecate and owner changes carry `issued_at`, and `verify` refuses one older than `max_age`
+Yank, deprecate, owner changes and verdicts carry `issued_at`, and `verify` refuses one older than `max_age`
 (10 min by default) or more than 2 min ahead of the verifier's clock; that bounds how long a signed
 owner-add outlives a later removal of its signer. To close even that window, a registry keeps the
 texts of the owner changes it accepted for `max_age` and refuses a repeat.
@@ -20,7 +21,7 @@ import re
 import unicodedata
 from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from eth_account import Account
 from eth_account.messages import encode_defunct
@@ -156,7 +157,21 @@ class OwnerRemoveStatement(_Statement):
         return self._text(self.name, self.address, _timestamp(self.issued_at))
 
 
-Statement = ReleaseStatement | YankStatement | DeprecateStatement | OwnerAddStatement | OwnerRemoveStatement
+class VerdictStatement(_Statement):
+    """A registry admin clears or quarantines a version by hand, overriding the scanner's verdict."""
+
+    header: ClassVar[str] = "plugyard-verdict:v1"
+    name: PluginName
+    version: Version
+    verdict: Literal["cleared", "quarantined"]
+    reason: Reason
+    issued_at: IssuedAt
+
+    def message_text(self) -> str:
+        return self._text(self.name, self.version, self.verdict, self.reason, _timestamp(self.issued_at))
+
+
+Statement = ReleaseStatement | YankStatement | DeprecateStatement | OwnerAddStatement | OwnerRemoveStatement | VerdictStatement
 
 
 def sign(statement: Statement, account: LocalAccount) -> str:

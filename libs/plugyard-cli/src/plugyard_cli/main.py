@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from plugyard_cli.commands import audit, authoring, events, keys, registry, registry_admin, stack
+from plugyard_cli.commands import audit, authoring, events, keys, registry, registry_admin, rescan, scan, stack, verdict
 import logging
 
 from plugyard_cli.output import EXIT_INTERNAL, EXIT_USAGE, CliError, report_error
@@ -33,7 +33,10 @@ app.add_typer(registry.owners_app, name="owners")
 app.command("info")(registry.info)
 app.command("search")(registry.search)
 app.command("resolve")(registry.resolve)
+app.command("verdict")(verdict.verdict)
 app.add_typer(registry_admin.app, name="registry")
+app.command("scan")(scan.scan)
+app.command("rescan")(rescan.rescan)
 
 
 def run() -> None:

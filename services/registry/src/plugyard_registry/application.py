@@ -1,27 +1,32 @@
-"""The registry application: commands on `Plugin` aggregates (signed by owners) and the queries its read models answer."""
+"""The registry application: commands on `Plugin` aggregates (signed by owners, verdicts by the scanner or a registry admin)
+and the queries its read models answer."""
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError, Recording
+from packaging.utils import canonicalize_name
 
 from plugyard_artifacts.signing import (
     DeprecateStatement,
     OwnerAddStatement,
     ReleaseStatement,
     SignatureRefused,
+    VerdictStatement,
     YankStatement,
     recover_signer,
     verify,
 )
 from plugyard_core.eventstore import PlugyardApplication
+from plugyard_registry.admins import ADMINS_ENV, ReplayGuard
 from plugyard_registry.catalog import Catalog
-from plugyard_registry.domain import Plugin, RegistryRefusal, plugin_id
+from plugyard_registry.domain import SCANNER, Plugin, RegistryRefusal, plugin_id
 from plugyard_registry.release import Release
 
 log = logging.getLogger("plugyard.registry")
@@ -36,8 +41,13 @@ def dev_allow_pending() -> bool:
 class RegistryApplication(PlugyardApplication):
     service = SERVICE
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, admins: frozenset[str] = frozenset(), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # RPC commands and the scan consumer change the application and its read models from worker threads:
+        # whoever changes or reads them holds this lock.
+        self.write_lock = threading.RLock()
+        self.admins = admins
+        self._verdict_replays = ReplayGuard()
         self.allow_pending = dev_allow_pending()
         self.catalog = Catalog(allow_pending=self.allow_pending)
         self.catalog.rebuild(self)
@@ -114,6 +124,39 @@ class RegistryApplication(PlugyardApplication):
         changed = plugin.add_owner(address=statement.address, by=signer)
         self._save_or_conflict(plugin, name)
         return plugin, changed
+
+    def judge_scan(
+        self, name: str, version: str, cid: str, verdict: str, reason: str, findings: list[dict[str, Any]], scan_no: int
+    ) -> list[Plugin]:
+        """Take the scanner's verdict on a version; the plugin to save with the consumer's position, if it changed."""
+        plugin = self._existing(canonicalize_name(name))
+        changed = plugin.judge(
+            version=version, cid=cid, verdict=verdict, reason=reason, findings=findings, by=SCANNER, override=False, scan_no=scan_no,
+        )
+        return [plugin] if changed else []
+
+    def set_verdict(self, name: str, version: str, verdict: str, reason: str, issued_at: datetime, signature: str) -> tuple[Plugin, bool, str]:
+        """A registry admin's signed verdict: it overrides the scanner's, now and for later scans. Returns (plugin, changed, admin)."""
+        if not self.admins:
+            raise RegistryRefusal("refused", f"this registry has no admins: set {ADMINS_ENV} to the admin addresses (comma-separated) and restart it")
+        statement = VerdictStatement(name=name, version=version, verdict=verdict, reason=reason, issued_at=issued_at)
+        signer = verify(statement, signature, None)
+        if signer not in self.admins:
+            raise RegistryRefusal("refused", f"signed by {signer}, which is not a registry admin (the admins are set in {ADMINS_ENV})")
+        plugin = self._existing(statement.name)
+        record = plugin.versions.get(version)
+        if record is None:
+            raise RegistryRefusal("not_found", f"{plugin.name} has no version {version}")
+        text = statement.message_text()
+        changed = plugin.judge(
+            version=version, cid=record["cid"], verdict=verdict, reason=reason, findings=record.get("findings") or [], by=signer,
+            override=True, scan_no=None,
+        )
+        if changed and self._verdict_replays.seen(text):
+            raise RegistryRefusal("refused", "this signed verdict was already applied and has been changed since: sign a new one to apply it again")
+        self._save_or_conflict(plugin, statement.name)
+        self._verdict_replays.remember(text, statement.issued_at)
+        return plugin, changed, signer
 
     def plugin(self, name: str) -> Plugin:
         return self._existing(name)

@@ -13,11 +13,13 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from plugyard_registry.domain import status_reason
 from plugyard_registry.resolver import CandidateVersion
 from plugyard_registry.search import SearchDocument, SearchIndex
 
 PERMISSION_KINDS = ("network", "filesystem", "subprocess", "env", "native")
 INSTALLABLE = ("cleared", "warned")
+VERDICT_STATUSES = {"VersionCleared": "cleared", "VersionWarned": "warned", "VersionQuarantined": "quarantined"}
 
 
 @dataclass
@@ -76,7 +78,15 @@ class Catalog:
                     "cid": event.cid, "publisher": event.publisher, "signature": event.signature, "status": "pending", "status_reason": "waiting for the scanner",
                     "yanked": False, "yank_reason": None, "manifest": event.manifest, "manifest_sha256": event.manifest_sha256,
                     "size": event.size, "sha256": event.sha256, "published_at": event.published_at,
+                    "findings": [], "verdict_override": False, "scan_no": None,
                 }
+                touched.add((name, event.version))
+            elif kind in VERDICT_STATUSES:
+                status = VERDICT_STATUSES[kind]
+                self.plugins[name].versions[event.version].update(
+                    status=status, status_reason=status_reason(status, event.by, event.override, event.reason), findings=event.findings,
+                    verdict_override=event.override, scan_no=event.scan_no,
+                )
                 touched.add((name, event.version))
             elif kind == "VersionYanked":
                 self.plugins[name].versions[event.version].update(yanked=True, yank_reason=event.reason)
@@ -120,6 +130,7 @@ class Catalog:
                 CandidateVersion(
                     name=view.name, version=Version(version), requires=tuple(Requirement(r) for r in info.get("requires") or ()),
                     host=SpecifierSet(info.get("host") or ""), status=record["status"], yanked=record["yanked"], cid=record["cid"],
+                    status_reason=record.get("status_reason"),
                 )
             )
         return result

@@ -2,6 +2,9 @@
 
 The aggregate id is derived from the name, so two first publishes of one name collide on version 1 and the
 event store's optimistic concurrency lets only one of them claim it.
+
+A version's status starts `pending` and moves when it is judged (`Plugin.judge`): by the scanner, or by a registry
+admin whose override stands until another admin changes it.
 """
 
 from __future__ import annotations
@@ -13,6 +16,10 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 PLUGIN_ID_NAMESPACE = uuid5(NAMESPACE_URL, "https://plugyard.dev/plugins")
+VERDICTS = ("cleared", "warned", "quarantined")
+MAX_FINDINGS = 20  # in the event and the version record; the scanner keeps them all
+MAX_REASON_CHARS = 500
+SCANNER = "scanner"
 
 
 class RegistryRefusal(ValueError):
@@ -72,7 +79,62 @@ class Plugin(Aggregate):
         self.versions[version] = {
             "cid": cid, "publisher": publisher, "signature": signature, "status": "pending", "status_reason": "waiting for the scanner", "yanked": False,
             "manifest": manifest, "manifest_sha256": manifest_sha256, "size": size, "sha256": sha256, "published_at": published_at,
+            "findings": [], "verdict_override": False, "scan_no": None,
         }
+
+    def judge(
+        self, *, version: str, cid: str, verdict: str, reason: str, findings: list[dict[str, Any]], by: str, override: bool,
+        scan_no: int | None,
+    ) -> bool:
+        """Record a verdict on `version` (VersionCleared, VersionWarned or VersionQuarantined); False when nothing changes.
+
+        A scanner verdict (`override=False`) is recorded only when it changes the status, and never over an admin's
+        override: that stands until another override replaces it. An override is recorded when it changes the status
+        or when it confirms a status the scanner set, which makes that status stick. Replaying a verdict therefore
+        records nothing. The scanner's verdicts are taken in the order they come (the bus keeps its per-version order).
+        """
+        if verdict not in VERDICTS:
+            raise RegistryRefusal("invalid_request", f"{verdict!r} is not a verdict: {', '.join(VERDICTS)}")
+        record = self.versions.get(version)
+        if record is None:
+            raise RegistryRefusal("not_found", f"{self.name} has no version {version}")
+        if record["cid"] != cid:
+            raise RegistryRefusal("conflict", f"{self.name} {version} is {record['cid']}, not {cid}: the verdict is for other content")
+        overridden = record.get("verdict_override", False)
+        if override:
+            if overridden and record["status"] == verdict:
+                return False
+        elif overridden or record["status"] == verdict:
+            return False
+        record_event = {"cleared": self._version_cleared, "warned": self._version_warned, "quarantined": self._version_quarantined}[verdict]
+        record_event(
+            name=self.name, version=version, cid=cid, reason=one_line(reason, MAX_REASON_CHARS), findings=list(findings[:MAX_FINDINGS]),
+            by=by, override=override, scan_no=scan_no,
+        )
+        return True
+
+    def _verdict(self, status: str, version: str, reason: str, findings: list[dict[str, Any]], by: str, override: bool, scan_no: int | None) -> None:
+        self.versions[version].update(
+            status=status, status_reason=status_reason(status, by, override, reason), findings=findings, verdict_override=override, scan_no=scan_no,
+        )
+
+    @event("VersionCleared")
+    def _version_cleared(
+        self, name: str, version: str, cid: str, reason: str, findings: list[dict[str, Any]], by: str, override: bool, scan_no: int | None,
+    ) -> None:
+        self._verdict("cleared", version, reason, findings, by, override, scan_no)
+
+    @event("VersionWarned")
+    def _version_warned(
+        self, name: str, version: str, cid: str, reason: str, findings: list[dict[str, Any]], by: str, override: bool, scan_no: int | None,
+    ) -> None:
+        self._verdict("warned", version, reason, findings, by, override, scan_no)
+
+    @event("VersionQuarantined")
+    def _version_quarantined(
+        self, name: str, version: str, cid: str, reason: str, findings: list[dict[str, Any]], by: str, override: bool, scan_no: int | None,
+    ) -> None:
+        self._verdict("quarantined", version, reason, findings, by, override, scan_no)
 
     def yank(self, *, version: str, reason: str, by: str) -> bool:
         self.require_owner(by, "yank")
@@ -111,6 +173,18 @@ class Plugin(Aggregate):
     @event("OwnerAdded")
     def _owner_added(self, name: str, address: str, by: str) -> None:
         self.owners.append(address)
+
+
+def status_reason(status: str, by: str, override: bool, reason: str) -> str:
+    """The status reason a person reads, naming who decided: "quarantined by the scanner: …", "cleared by registry admin 0x…: …"."""
+    who = f"registry admin {by}" if override else ("the scanner" if by == SCANNER else by)
+    return f"{status} by {who}: {reason}"
+
+
+def one_line(text: str, limit: int) -> str:
+    """`text` as one line of at most `limit` characters (runs of whitespace and control characters become one space)."""
+    flat = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def published_at(record: dict[str, Any]) -> datetime:

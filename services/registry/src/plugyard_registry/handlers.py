@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
@@ -45,6 +46,8 @@ from plugyard_schemas.registry import (
     SearchHit,
     SearchReply,
     SearchRequest,
+    VerdictReply,
+    VerdictRequest,
     YankReply,
     YankRequest,
 )
@@ -58,14 +61,19 @@ class RegistryContext:
     app: RegistryApplication | None
     nc: Client | None = None
     # Commands change one application and queries read its in-memory read models: one at a time, in a worker
-    # thread, keeps the models consistent and the event loop free for other RPCs.
+    # thread, keeps the models consistent and the event loop free for other RPCs. In the thread, the job also
+    # holds the application's write lock, which the scan consumer's thread takes too.
     lock: asyncio.Lock | None = None
 
     async def command(self, job: Callable[[], T]) -> T:
         if self.lock is None:
             self.lock = asyncio.Lock()
         async with self.lock:
-            return await refusals_as_errors(asyncio.to_thread(job))
+            return await refusals_as_errors(asyncio.to_thread(self._locked, job))
+
+    def _locked(self, job: Callable[[], T]) -> T:
+        with self.app.write_lock if self.app is not None else contextlib.nullcontext():
+            return job()
 
 
 async def refusals_as_errors(work: Awaitable[T]) -> T:
@@ -115,6 +123,15 @@ def build_router(ctx: RegistryContext) -> NatsRouter:
         """Add an owner address to a plugin (signed by an existing owner)."""
         plugin, changed = await ctx.command(lambda: ctx.app.add_owner(request.name, request.address, request.issued_at, request.signature))
         return OwnerAddReply(name=plugin.name, owners=plugin.owners, changed=changed)
+
+    @router.subscriber(rpc_subject(SERVICE, "verdict"), title="registry.verdict")
+    async def verdict(request: VerdictRequest) -> VerdictReply:
+        """Clear or quarantine a version by hand (signed by a registry admin); later scanner verdicts do not move it."""
+        plugin, changed, by = await ctx.command(
+            lambda: ctx.app.set_verdict(request.name, request.version, request.verdict, request.reason, request.issued_at, request.signature)
+        )
+        status = plugin.versions[request.version]["status"]
+        return VerdictReply(name=plugin.name, version=request.version, status=status, changed=changed, by=by)
 
     @router.subscriber(rpc_subject(SERVICE, "info"), title="registry.info")
     async def info(request: InfoRequest) -> InfoReply:

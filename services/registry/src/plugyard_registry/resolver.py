@@ -74,6 +74,7 @@ class CandidateVersion:
     status: str  # pending | cleared | warned | quarantined
     yanked: bool
     cid: str = ""  # carried through for the caller
+    status_reason: str | None = None  # who decided the status, and why ("quarantined by the scanner: …")
 
     @property
     def label(self) -> str:
@@ -678,7 +679,7 @@ class _Explainer:
         if not _contains(req, v):
             return f"not in {req.specifier}"
         if cand.status == "quarantined":
-            return "quarantined"
+            return _quarantined(cand.status_reason)
         if cand.status == "pending" and not self._allow_pending:
             return f"pending its scan ({ALLOW_PENDING_ENV}=1 allows pending versions in development)"
         if not self._p.status_ok(cand):
@@ -705,6 +706,13 @@ class _Explainer:
             )
             parts.append(f"no installable version of {name} for {self._say(step)}: {said}")
         return "; ".join(parts), reasons_all
+
+
+def _quarantined(reason: str | None) -> str:
+    """Says "quarantined: <reason>", without repeating the word when the reason starts with it ("quarantined by the scanner: …")."""
+    if not reason:
+        return "quarantined"
+    return reason if reason.startswith("quarantined") else f"quarantined: {reason}"
 
 
 # -------------------------------------------------------------------------------------------- resolve

@@ -24,7 +24,8 @@ def info_reply(catalog: Catalog, name: str, version: str | None) -> InfoReply:
         plugin = record["manifest"].get("plugin", {})
         versions.append(
             VersionInfo(
-                version=v, status=record["status"], status_reason=record.get("status_reason"), yanked=record["yanked"],
+                version=v, status=record["status"], status_reason=record.get("status_reason"), findings=record.get("findings") or [],
+                verdict_override=record.get("verdict_override", False), yanked=record["yanked"],
                 yank_reason=record.get("yank_reason"), cid=record["cid"], size=record["size"], sha256=record["sha256"],
                 manifest_sha256=record["manifest_sha256"], publisher=record["publisher"], published_at=record["published_at"],
                 summary=plugin.get("summary") or "", host=plugin.get("host") or "", requires=list(plugin.get("requires") or []),

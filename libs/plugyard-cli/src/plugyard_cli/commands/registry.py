@@ -32,6 +32,7 @@ from plugyard_schemas.registry import (
     ResolveRequest,
     SearchReply,
     SearchRequest,
+    VersionInfo,
     YankReply,
     YankRequest,
 )
@@ -39,6 +40,7 @@ from plugyard_schemas.registry import (
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 KeyOption = Annotated[Path, typer.Option("--key", help="Publisher key file (an owner's)")]
 PUBLISH_TIMEOUT_S = 60.0
+FINDINGS_SHOWN = 5
 
 owners_app = typer.Typer(help="The addresses that may publish a plugin.", no_args_is_help=True)
 
@@ -139,10 +141,24 @@ def info(spec: Annotated[str, typer.Argument(metavar="NAME[==VERSION]")], as_jso
         console.print(f"[yellow]deprecated[/]: {reply.deprecation_reason}" + (f" (use {reply.successor})" if reply.successor else ""))
     table = Table("version", "status", "cid", "requires", "permissions", "published")
     for v in reply.versions:
-        status = v.status + (f" (yanked: {v.yank_reason})" if v.yanked else "") + (f" — {v.status_reason}" if v.status_reason and v.status != "cleared" else "")
+        status = v.status + (f" (yanked: {v.yank_reason})" if v.yanked else "")
         perms = ", ".join(k for k, val in v.permissions.items() if val) or "none"
         table.add_row(v.version, status, v.cid, ", ".join(v.requires) or "-", perms, v.published_at.strftime("%Y-%m-%d %H:%M"))
     console.print(table)
+    for v in reply.versions:
+        for line in judgement_lines(v):
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def judgement_lines(v: VersionInfo) -> list[str]:
+    """Why a version has its status, then its most severe findings: one line each."""
+    lines = [f"{v.version}: {v.status_reason or v.status}"]
+    for finding in v.findings[:FINDINGS_SHOWN]:
+        where = (finding.get("path") or "(plugin)") + (f":{finding['line']}" if finding.get("line") else "")
+        lines.append(f"    {finding.get('severity', '?'):<8} {finding.get('rule', '?')}  {where}  {finding.get('message', '')}")
+    if len(v.findings) > FINDINGS_SHOWN:
+        lines.append(f"    … and {len(v.findings) - FINDINGS_SHOWN} more finding(s) (--json lists them)")
+    return lines
 
 
 def search(

@@ -1,0 +1,1 @@
+"""The scanner service: consumes published versions, analyses them in limited workers, publishes verdicts."""

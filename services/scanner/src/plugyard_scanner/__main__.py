@@ -1,0 +1,3 @@
+from plugyard_scanner.main import main
+
+main()

@@ -1,0 +1,3 @@
+# Benign look-alike: a plugin describing the official library it wraps
+class Plugin:
+    pass

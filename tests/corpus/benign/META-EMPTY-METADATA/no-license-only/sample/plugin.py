@@ -1,0 +1,3 @@
+# Benign look-alike: complete metadata except a license
+class Plugin:
+    pass

@@ -1,0 +1,3 @@
+# Benign look-alike: a terse but real summary and a one-line description
+class Plugin:
+    pass

@@ -1,0 +1,3 @@
+# Benign look-alike: ships documentation about .pth files.
+
+DOC = "docs/pth-files.md"

@@ -1,0 +1,3 @@
+# Pattern: fake verification badges in a package description (packages claiming the registry vetted them)
+class Plugin:
+    pass

@@ -1,0 +1,3 @@
+# Pattern: names that claim a verified status the publisher does not have (verified-* package names)
+class Plugin:
+    pass

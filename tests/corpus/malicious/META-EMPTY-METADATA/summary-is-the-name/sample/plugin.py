@@ -1,0 +1,3 @@
+# Pattern: bulk-generated typosquat uploads whose summary just repeats the package name
+class Plugin:
+    pass
