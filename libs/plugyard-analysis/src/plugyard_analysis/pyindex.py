@@ -192,6 +192,22 @@ class _Indexer(ast.NodeVisitor):
             self.visit(child)
         self.scope = outer
 
+    def _alias(self, name: str, value: ast.expr) -> None:
+        """`req = __import__("requests")` or `run = os.system` make `req`/`run` stand for what they name, as an
+        import would (an evasion otherwise hides every call through them)."""
+        if name in self.index.imports:
+            return
+        if isinstance(value, ast.Call):  # __import__("x"), importlib.import_module("x"), getattr(x, "attr")
+            resolved = _dynamic_base(value, self.index.imports) or ""
+        elif isinstance(value, ast.Attribute):  # an attribute of an imported module
+            resolved = resolve_name(value, self.index.imports)
+            if resolved.split(".")[0] not in self.index.imported_modules:
+                resolved = ""
+        else:
+            return
+        if resolved:
+            self.index.imports[name] = resolved
+
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
             self._imported(alias.name, node.lineno)
@@ -286,6 +302,7 @@ class _Indexer(ast.NodeVisitor):
         if isinstance(target, ast.Name):
             self.index.assignments[(id(self.scope), target.id)].append(value)
             self.index.identifiers.append((target.id, target))
+            self._alias(target.id, value)
         elif isinstance(target, (ast.Tuple, ast.List)):
             for element in target.elts:
                 self._bind(element, value)

@@ -75,8 +75,9 @@ def _placeholder(text: str, name: str) -> bool:
 
 @plugin_rule(EMPTY_METADATA)
 def empty_metadata(ctx: PluginContext) -> Iterator[Hit]:
-    """A placeholder summary is medium; otherwise two or more of description, authors and license missing is
-    low (one missing alone is common and says little)."""
+    """A placeholder summary is medium; a plugin with none of description, authors and license is low; two of
+    them missing is info (shown, ignored by the default policy: `plugyard init` leaves authors and license to
+    the author, and a fresh scaffold must clear)."""
     info = ctx.info
     if ctx.manifest is None or not info:
         return
@@ -94,7 +95,7 @@ def empty_metadata(ctx: PluginContext) -> Iterator[Hit]:
         also = f"; also no {', '.join(missing)}" if missing else ""
         yield Hit(f"the summary {summary!r} is a placeholder{also}", path="plugin.toml", severity="medium")
     elif len(missing) >= 2:
-        yield Hit(f"no {', '.join(missing)}", path="plugin.toml")
+        yield Hit(f"no {', '.join(missing)}", path="plugin.toml", severity="low" if len(missing) == 3 else "info")
 
 
 # --- META-DECEPTIVE ---------------------------------------------------------------------------------
