@@ -1,4 +1,4 @@
-from plugyard_core.embedded_nats import EmbeddedNats, PortInUse, free_port, write_config
+from plugyard_core.embedded_nats import EmbeddedNats, PortInUse, write_config
 import pytest
 
 

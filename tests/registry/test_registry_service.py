@@ -3,7 +3,6 @@ search and resolve, events on the bus, bad requests on every RPC, and a restart 
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import UTC, datetime
 

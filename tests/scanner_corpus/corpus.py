@@ -133,10 +133,11 @@ def overall() -> dict[str, float]:
     }
 
 
-def known_misses() -> dict[str, str]:
-    """`RULE/sample` -> why, for malicious samples the scanner is known to clear (tests/corpus/known_misses.toml)."""
+def known_misses() -> dict[str, dict[str, str]]:
+    """`malicious_cleared` and `benign_quarantined`: `RULE/sample` -> why (tests/corpus/known_misses.toml)."""
     path = CORPUS / "known_misses.toml"
-    return {key: entry["why"] for key, entry in tomllib.loads(path.read_text()).items()} if path.exists() else {}
+    data = tomllib.loads(path.read_text()) if path.exists() else {}
+    return {"malicious_cleared": data.get("malicious_cleared", {}), "benign_quarantined": data.get("benign_quarantined", {})}
 
 
 def load_baseline() -> dict:

@@ -84,6 +84,15 @@ def unanalysable(rule: str, detail: str, path: str | None = None, line: int | No
     return finding(UNANALYSABLE[rule], Hit(detail, line=line), path)
 
 
+def failed_report(policy: Policy, detail: str, rule: str = "SCAN-LIMIT", path: str | None = None) -> ScanReport:
+    """The report of an analysis that could not run: one unanalysable finding, judged by the policy."""
+    verdict, findings = policy.judge([unanalysable(rule, detail, path)])
+    return ScanReport(
+        verdict=verdict, reason=summarize(verdict, findings), findings=findings, capabilities=[], files=0, python_files=0, lines=0,
+        duration_ms=0, scanner_version=SCANNER_VERSION, rules_version=rules_version(), policy_sha256=policy.source_sha256,
+    )
+
+
 def collect_files(root: Path, limits: AnalysisLimits, select: Callable[[str], bool] | None = None) -> tuple[list[PluginFile], list[Finding]]:
     files: list[PluginFile] = []
     problems: list[Finding] = []

@@ -12,15 +12,19 @@ from __future__ import annotations
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from plugyard_analysis.context import ScanContext
 from plugyard_analysis.policy import Policy, default_policy_text, parse_policy
+
+if TYPE_CHECKING:
+    from plugyard_analysis.report import ScanReport
 
 MiB = 1024 * 1024
 
@@ -47,8 +51,9 @@ def analyse_in_worker(
     policy_text: str | None = None,
     policy_source: str = "the default policy",
     limits: WorkerLimits = WorkerLimits(),
-) -> Any:
-    """Analyse a plugin directory or archive in a limited child process; returns a ScanReport."""
+) -> ScanReport:
+    """Analyse a plugin directory or archive in a limited child process."""
+    from plugyard_analysis.engine import failed_report
     from plugyard_analysis.report import ScanReport
 
     text = policy_text if policy_text is not None else default_policy_text()
@@ -73,20 +78,18 @@ def analyse_in_worker(
             env=env,
         )
     except subprocess.TimeoutExpired:
-        return _failed_report(policy, f"the analysis did not finish within {limits.wall_seconds:g} s")
+        return failed_report(policy, f"the analysis did not finish within {limits.wall_seconds:g} s")
     if done.returncode != 0:
-        return _failed_report(policy, _describe_exit(done.returncode, done.stderr, limits))
+        return failed_report(policy, _describe_exit(done.returncode, done.stderr, limits))
     try:
         return ScanReport.from_json(json.loads(done.stdout))
     except (ValueError, TypeError, KeyError) as exc:
-        return _failed_report(policy, f"the analysis worker answered something unreadable ({type(exc).__name__})")
+        return failed_report(policy, f"the analysis worker answered something unreadable ({type(exc).__name__})")
 
 
 def _describe_exit(code: int, stderr: bytes, limits: WorkerLimits) -> str:
     tail = stderr.decode("utf-8", errors="replace").strip().splitlines()[-1:] or [""]
     if code < 0:
-        import signal
-
         name = signal.Signals(-code).name
         if name == "SIGXCPU":
             return f"the analysis used more than {limits.cpu_seconds} s of CPU"
@@ -96,23 +99,9 @@ def _describe_exit(code: int, stderr: bytes, limits: WorkerLimits) -> str:
     return f"the analysis worker failed (exit {code}): {tail[0][:200]}"
 
 
-def _failed_report(policy: Policy, detail: str, rule: str = "SCAN-LIMIT", path: str | None = None) -> Any:
-    """The report of an analysis that could not run: one unanalysable finding, judged by the policy."""
-    from plugyard_analysis import SCANNER_VERSION
-    from plugyard_analysis.engine import unanalysable
-    from plugyard_analysis.report import ScanReport, summarize
-    from plugyard_analysis.rulebook import rules_version
-
-    verdict, findings = policy.judge([unanalysable(rule, detail, path)])
-    return ScanReport(
-        verdict=verdict, reason=summarize(verdict, findings), findings=findings, capabilities=[], files=0, python_files=0, lines=0,
-        duration_ms=0, scanner_version=SCANNER_VERSION, rules_version=rules_version(), policy_sha256=policy.source_sha256,
-    )
-
-
-def analyse_target(target: Path, scan: ScanContext, policy: Policy, file_seconds: float | None) -> Any:
+def analyse_target(target: Path, scan: ScanContext, policy: Policy, file_seconds: float | None) -> ScanReport:
     """A directory as it is; an archive unpacked safely into a temporary directory first."""
-    from plugyard_analysis.engine import AnalysisLimits, analyse_directory
+    from plugyard_analysis.engine import AnalysisLimits, analyse_directory, failed_report
     from plugyard_artifacts.unpack import UnsafeArchive, safe_unpack
 
     limits = AnalysisLimits(file_seconds=file_seconds)
@@ -122,7 +111,7 @@ def analyse_target(target: Path, scan: ScanContext, policy: Policy, file_seconds
         try:
             safe_unpack(target, tmp)
         except UnsafeArchive as exc:
-            return _failed_report(policy, str(exc), "SCAN-ARCHIVE", getattr(exc, "member", None))
+            return failed_report(policy, str(exc), "SCAN-ARCHIVE", getattr(exc, "member", None))
         return analyse_directory(tmp, scan=scan, policy=policy, limits=limits)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from plugyard_analysis.context import ScanContext
+from plugyard_analysis.engine import failed_report
 from plugyard_analysis.policy import PolicyError, default_policy_text, parse_policy
 from plugyard_analysis.worker import WorkerLimits, analyse_in_worker
 
@@ -49,6 +50,4 @@ def scan_archive(data: bytes, context: ScanContext, settings: ScanSettings) -> d
 
 def missing_archive_report(detail: str, settings: ScanSettings) -> dict[str, Any]:
     """Fail closed when the archive cannot be had: a SCAN-ARCHIVE finding under the policy."""
-    from plugyard_analysis.worker import _failed_report
-
-    return _failed_report(parse_policy(settings.policy_text, settings.policy_source), detail, "SCAN-ARCHIVE").as_json()
+    return failed_report(parse_policy(settings.policy_text, settings.policy_source), detail, "SCAN-ARCHIVE").as_json()
