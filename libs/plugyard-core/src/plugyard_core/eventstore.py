@@ -19,6 +19,8 @@ SQLITE_MODULE = "eventsourcing.sqlite"
 POSTGRES_MODULE = "eventsourcing.postgres"
 # Seconds a writer waits for the file lock: the producer and its relay (two processes) share one SQLite file.
 SQLITE_LOCK_TIMEOUT_S = 30
+# How long opening the event store keeps retrying a locked or racing schema creation.
+RECORDER_START_S = 15.0
 # Short enough that "<service>_tracking" stays within PostgreSQL's 63-byte identifiers.
 SERVICE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
@@ -73,15 +75,19 @@ class PlugyardApplication(Application):
         super().__init__(merged)
 
     def construct_recorder(self) -> ProcessRecorder:
-        # Two processes opening a new SQLite file at once can race on creating the tracking table.
-        for attempt in range(5):
+        # Two processes opening a new SQLite file at once can race on creating the tables, and one that opens it
+        # while the other writes a burst can find it locked ("database is locked" while creating the schema):
+        # retry for a while rather than fail the service's start.
+        deadline = time.monotonic() + RECORDER_START_S
+        delay = 0.05
+        while True:
             try:
                 return self.factory.process_recorder()
             except (RecordConflictError, OperationalError):
-                if attempt == 4:
+                if time.monotonic() + delay > deadline:
                     raise
-                time.sleep(0.05 * (attempt + 1))
-        raise AssertionError("unreachable")
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
 
     def cloudevent_subject(self, event: DomainEventProtocol[Any]) -> str | None:
         """What a published event is about (CloudEvents `subject`); services override this."""
