@@ -73,17 +73,18 @@ def test_scaffold_loads_packs_and_passes_its_tests(tmp_path: Path):
     assert result.name == "my-plugin" and result.version == "0.1.0"
     done = run_plugin_tests(directory)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "2 passed" in done.stdout
+    assert "3 passed" in done.stdout
 
 
-def test_scaffolded_plugin_says_hello_as_plain_python(tmp_path: Path, monkeypatch):
+def test_scaffolded_plugin_says_hello_through_the_sdk(tmp_path: Path, monkeypatch):
+    from plugyard_sdk import actions_of, invoke
+
     scaffold(tmp_path / "greeter", "greeter-plugin")
     monkeypatch.syspath_prepend(str(tmp_path / "greeter"))
     import greeter_plugin
 
-    plugin = greeter_plugin.Plugin()
-    assert greeter_plugin.ACTIONS == ("hello",)
-    assert "Grace" in plugin.hello("Grace")["greeting"]
+    assert list(actions_of(greeter_plugin.Plugin)) == ["hello"]
+    assert "Grace" in invoke(greeter_plugin.Plugin(), "hello", {"name": "Grace"})["greeting"]
 
 
 def test_scaffold_refuses_an_occupied_directory_and_bad_names(tmp_path: Path):

@@ -2,10 +2,12 @@
 
 import os
 
+from plugyard_sdk import InvalidArguments, action
+from plugyard_sdk import Plugin as PluginBase
+
 from plugyard_summarizer import summarize
 from plugyard_textkit import text as textlib
 
-ACTIONS = ("digest",)
 LANGUAGE_VARIABLE = "NOTES_LANG"
 TITLE_WORDS = 8
 
@@ -22,10 +24,11 @@ def title(text: str) -> str:
     return " ".join(words[:TITLE_WORDS]) + ("…" if len(words) > TITLE_WORDS else "")
 
 
-class Plugin:
+class Plugin(PluginBase):
+    @action
     def digest(self, text: str, keywords: int = 5) -> dict:
         if not isinstance(keywords, int) or isinstance(keywords, bool) or not 0 <= keywords <= 50:
-            raise ValueError("keywords must be a whole number from 0 to 50")
+            raise InvalidArguments("keywords must be a whole number from 0 to 50")
         lang = language()
         summary = summarize(text, 2, lang)
         return {

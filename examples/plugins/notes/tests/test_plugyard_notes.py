@@ -9,7 +9,9 @@ HERE = Path(__file__).resolve().parents[1]
 # The plugins it requires sit beside it in examples/plugins; a loader puts them on the path the same way.
 sys.path[:0] = [str(HERE), str(HERE.parent / "summarizer"), str(HERE.parent / "textkit")]
 
-from plugyard_notes import ACTIONS, Plugin, language, title  # noqa: E402
+from plugyard_sdk import InvalidArguments, actions_of  # noqa: E402
+
+from plugyard_notes import Plugin, language, title  # noqa: E402
 
 NOTE = (
     "Release planning for the registry and the loader. "
@@ -42,6 +44,6 @@ def test_long_first_sentence_makes_a_shortened_title():
 
 
 def test_action_refuses_a_bad_keyword_count():
-    with pytest.raises(ValueError, match="keywords"):
+    with pytest.raises(InvalidArguments, match="keywords"):
         Plugin().digest(NOTE, keywords=-1)
-    assert ACTIONS == ("digest",)
+    assert list(actions_of(Plugin)) == ["digest"]

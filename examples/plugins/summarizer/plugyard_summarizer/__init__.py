@@ -2,10 +2,10 @@
 
 from collections import Counter
 
+from plugyard_sdk import InvalidArguments, action
+from plugyard_sdk import Plugin as PluginBase
+
 from plugyard_textkit import text as textlib
-
-ACTIONS = ("summarize",)
-
 
 def summarize(text: str, max_sentences: int = 3, language: str = "en") -> list[str]:
     """The `max_sentences` best sentences of `text`, in the order the text has them."""
@@ -22,9 +22,10 @@ def summarize(text: str, max_sentences: int = 3, language: str = "en") -> list[s
     return [candidates[index] for index in sorted(best)]
 
 
-class Plugin:
+class Plugin(PluginBase):
+    @action
     def summarize(self, text: str, sentences: int = 3) -> dict:
         if not isinstance(sentences, int) or isinstance(sentences, bool) or not 1 <= sentences <= 50:
-            raise ValueError("sentences must be a whole number from 1 to 50")
+            raise InvalidArguments("sentences must be a whole number from 1 to 50")
         picked = summarize(text, sentences)
         return {"summary": " ".join(picked), "sentences": picked}

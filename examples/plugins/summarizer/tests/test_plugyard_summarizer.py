@@ -9,7 +9,9 @@ HERE = Path(__file__).resolve().parents[1]
 # The plugins it requires sit beside it in examples/plugins; a loader puts them on the path the same way.
 sys.path[:0] = [str(HERE), str(HERE.parent / "textkit")]
 
-from plugyard_summarizer import ACTIONS, Plugin, summarize  # noqa: E402
+from plugyard_sdk import InvalidArguments, actions_of  # noqa: E402
+
+from plugyard_summarizer import Plugin, summarize  # noqa: E402
 
 ARTICLE = (
     "The loader runs every plugin in its own sandbox. "
@@ -36,9 +38,9 @@ def test_action():
     reply = Plugin().summarize(ARTICLE, sentences=1)
     assert reply["sentences"] == ["The loader runs every plugin in its own sandbox."]
     assert reply["summary"] == reply["sentences"][0]
-    assert ACTIONS == ("summarize",)
+    assert list(actions_of(Plugin)) == ["summarize"]
 
 
 def test_action_refuses_a_bad_sentence_count():
-    with pytest.raises(ValueError, match="sentences"):
+    with pytest.raises(InvalidArguments, match="sentences"):
         Plugin().summarize(ARTICLE, sentences=0)

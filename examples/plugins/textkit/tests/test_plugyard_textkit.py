@@ -5,7 +5,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from plugyard_textkit import ACTIONS, Plugin  # noqa: E402
+from plugyard_sdk import actions_of  # noqa: E402
+
+from plugyard_textkit import Plugin  # noqa: E402
 from plugyard_textkit.text import content_words, normalize, sentences, top_terms, words  # noqa: E402
 
 
@@ -32,4 +34,4 @@ def test_actions():
     plugin = Plugin()
     assert plugin.normalize(" a \t b ") == {"text": "a b"}
     assert plugin.count("One two. Three!") == {"characters": 15, "words": 3, "sentences": 2}
-    assert all(callable(getattr(plugin, action)) for action in ACTIONS)
+    assert set(actions_of(Plugin)) == {"normalize", "count"}

@@ -37,11 +37,19 @@ dependencies = []
 _PACKAGE = '''\
 """{name}: a Plugyard plugin."""
 
-ACTIONS = ("hello",)
+from plugyard_sdk import Plugin as PluginBase
+from plugyard_sdk import PluginError, action, get_logger
+
+log = get_logger(__name__)
 
 
-class Plugin:
+class Plugin(PluginBase):
+    @action
     def hello(self, name: str) -> dict:
+        """Greet `name`."""
+        if not name.strip():
+            raise PluginError("name is empty", code="invalid_name")
+        log.info("greeting %s", name)
         return {{"greeting": f"Hello, {{name}}!"}}
 '''
 
@@ -53,16 +61,24 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from {module} import ACTIONS, Plugin  # noqa: E402
+import pytest  # noqa: E402
+from plugyard_sdk import PluginError, actions_of, invoke  # noqa: E402
+
+from {module} import Plugin  # noqa: E402
 
 
 def test_hello_greets_by_name():
-    assert Plugin().hello("Ada") == {{"greeting": "Hello, Ada!"}}
+    assert invoke(Plugin(), "hello", {{"name": "Ada"}}) == {{"greeting": "Hello, Ada!"}}
 
 
-def test_every_action_is_a_method():
-    assert ACTIONS == ("hello",)
-    assert all(callable(getattr(Plugin(), action)) for action in ACTIONS)
+def test_actions_are_what_the_host_will_offer():
+    assert set(actions_of(Plugin)) == {{"hello"}}
+
+
+def test_an_empty_name_is_a_typed_error():
+    with pytest.raises(PluginError) as refused:
+        invoke(Plugin(), "hello", {{"name": " "}})
+    assert refused.value.code == "invalid_name"
 '''
 
 
