@@ -56,7 +56,9 @@ class ModuleIndex:
     @classmethod
     def build(cls, tree: ast.Module) -> ModuleIndex:
         index = cls(module=tree)
-        _Indexer(index).visit(tree)
+        indexer = _Indexer(index)
+        indexer.visit(tree)
+        indexer.resolve_aliased_calls()
         return index
 
     # --- queries -------------------------------------------------------------------------------------
@@ -171,7 +173,7 @@ def _dynamic_base(call: ast.Call, imports: dict[str, str]) -> str | None:
     """`__import__("os")`, `importlib.import_module("os")` -> "os"; `getattr(os, "system")` -> "os.system"."""
     func = resolve_name(call.func, imports)
     first = call.args[0] if call.args else None
-    if func in ("__import__", "importlib.import_module") and isinstance(first, ast.Constant) and isinstance(first.value, str):
+    if func in ("__import__", "builtins.__import__", "importlib.import_module") and isinstance(first, ast.Constant) and isinstance(first.value, str):
         return first.value
     if func == "getattr" and len(call.args) >= 2:
         attr = call.args[1]
@@ -185,6 +187,8 @@ class _Indexer(ast.NodeVisitor):
     def __init__(self, index: ModuleIndex) -> None:
         self.index = index
         self.scope: Scope = index.module  # type: ignore[assignment]
+        self.bound: dict[str, str | None] = {}  # every plain name assigned -> the alias target all its assignments agree on
+        self.aliased: set[str] = set()
 
     def _in_scope(self, node: ast.AST, body: Iterable[ast.AST]) -> None:
         outer, self.scope = self.scope, node
@@ -194,19 +198,33 @@ class _Indexer(ast.NodeVisitor):
 
     def _alias(self, name: str, value: ast.expr) -> None:
         """`req = __import__("requests")` or `run = os.system` make `req`/`run` stand for what they name, as an
-        import would (an evasion otherwise hides every call through them)."""
-        if name in self.index.imports:
-            return
+        import would (an evasion otherwise hides every call through them), but only while every assignment
+        to the name agrees; a name bound to anything else as well is no alias."""
+        target = None
         if isinstance(value, ast.Call):  # __import__("x"), importlib.import_module("x"), getattr(x, "attr")
-            resolved = _dynamic_base(value, self.index.imports) or ""
+            target = _dynamic_base(value, self.index.imports)
         elif isinstance(value, ast.Attribute):  # an attribute of an imported module
             resolved = resolve_name(value, self.index.imports)
-            if resolved.split(".")[0] not in self.index.imported_modules:
-                resolved = ""
-        else:
+            if resolved.split(".")[0] in self.index.imported_modules:
+                target = resolved
+        if name in self.bound:
+            if self.bound[name] != target and name in self.aliased:
+                del self.index.imports[name]
+                self.aliased.discard(name)
+            self.bound[name] = None if self.bound[name] != target else target
             return
-        if resolved:
-            self.index.imports[name] = resolved
+        self.bound[name] = target
+        if target and name not in self.index.imports:
+            self.index.imports[name] = target
+            self.aliased.add(name)
+
+    def resolve_aliased_calls(self) -> None:
+        """Calls and attribute reads seen before an alias was bound (a function above `req = __import__(...)`)."""
+        if not self.aliased:
+            return
+        imports = self.index.imports
+        self.index.calls = [CallSite(resolve_name(c.node.func, imports), c.node, c.scope) for c in self.index.calls]
+        self.index.attributes = [AttributeRead(resolve_name(a.node, imports), a.node, a.scope) for a in self.index.attributes]
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:

@@ -558,87 +558,10 @@ class Send:
     what: str
 
 
-class AliasedIndex:
-    """The module's index, with call names also resolved through variables bound to a module or a function:
-    `req = __import__("requests")`, `r = importlib.import_module("dns.resolver")`, `run = os.system`,
-    `f = getattr(os, "system")` (pyindex resolves these only when used inline). Everything else is the index's."""
-
-    def __init__(self, index: ModuleIndex) -> None:
-        self._index = index
-        self.aliases = _aliases(index)
-        if self.aliases:
-            self.calls = [CallSite(self.canonical(site.name), site.node, site.scope) for site in index.calls]
-        else:
-            self.calls = index.calls
-        self._by_name: dict[str, list[CallSite]] | None = None
-
-    def __getattr__(self, name: str):  # noqa: ANN204 - everything not overridden is the index's
-        return getattr(self._index, name)
-
-    def canonical(self, name: str) -> str:
-        if not self.aliases or not name:
-            return name
-        head, dot, rest = name.partition(".")
-        target = self.aliases.get(head)
-        return target + dot + rest if target is not None else name
-
-    def resolve(self, node: ast.AST) -> str:
-        return self.canonical(self._index.resolve(node))
-
-    def calls_to(self, *names: str) -> list[CallSite]:
-        if not self.aliases:
-            return self._index.calls_to(*names)
-        if self._by_name is None:
-            grouped: dict[str, list[CallSite]] = {}
-            for site in self.calls:
-                grouped.setdefault(site.name, []).append(site)
-            self._by_name = grouped
-        found: list[CallSite] = []
-        for wanted in names:
-            if wanted.endswith(".*"):
-                prefix = wanted[:-1]
-                found.extend(c for n, cs in self._by_name.items() if n.startswith(prefix) for c in cs)
-            else:
-                found.extend(self._by_name.get(wanted, ()))
-        return sorted(found, key=lambda c: (c.node.lineno, c.node.col_offset))
-
-
-DYNAMIC_IMPORTS = frozenset({"__import__", "importlib.import_module", "builtins.__import__"})
-
-
-def _aliases(index: ModuleIndex) -> dict[str, str]:
-    """Variables every assignment of which names the same module or dotted function."""
-    found: dict[str, str] = {}
-    conflicting: set[str] = set()
-    for (_, variable), values in index.assignments.items():
-        if "." in variable or variable in conflicting:
-            continue
-        for value in values:
-            target = None
-            if isinstance(value, ast.Call) and value.args:
-                func = index.resolve(value.func)
-                module = constant_str(value.args[0])
-                if func in DYNAMIC_IMPORTS and module:
-                    target = module
-                elif func == "getattr":
-                    target = index.resolve(value) or None
-            elif isinstance(value, ast.Attribute):
-                resolved = index.resolve(value)
-                if resolved.split(".", 1)[0] in index.imported_modules or resolved.split(".", 1)[0] in ("builtins",):
-                    target = resolved
-            if target is None or found.get(variable, target) != target:
-                conflicting.add(variable)
-                found.pop(variable, None)
-                break
-            found[variable] = target
-    return found
-
-
 class ModuleFacts:
     def __init__(self, src: SourceFile) -> None:
         self.src = src
-        self.raw_index = src.index
-        self.index: ModuleIndex = AliasedIndex(src.index)  # type: ignore[assignment]
+        self.index: ModuleIndex = src.index
         self.memo: dict[str, object] = {}  # results other rule modules compute once per module
 
     @cached_property
@@ -759,7 +682,7 @@ def facts(src: SourceFile) -> ModuleFacts:
     so an id cannot be reused while its entry lives; it is bounded, not weak."""
     key = id(src.index)
     made = _FACTS.get(key)
-    if made is not None and made.raw_index is src.index:
+    if made is not None and made.index is src.index:
         return made
     if len(_FACTS) >= FACTS_KEPT:
         _FACTS.clear()
