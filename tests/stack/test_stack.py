@@ -26,7 +26,7 @@ def stack(tmp_path_factory):
 
 def readme_python_snippet() -> str:
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
-    snippet = next(b for b in blocks if "import nats" in b)
+    snippet = next(b for b in blocks if "import nats" in b and "plugyard.evt" in b)
     assert "plugyard" not in snippet.replace("plugyard.evt", ""), "the README's example must not import Plugyard"
     return snippet
 
@@ -35,7 +35,7 @@ def test_status_reports_streams_and_healthy_ledger(stack):
     status = stack.cli_json("status")
     assert status["healthy"] is True
     assert {s["name"] for s in status["streams"] if s["exists"]} == {"PLUGYARD_EVENTS", "PLUGYARD_TELEMETRY"}
-    assert [s["name"] for s in status["services"]] == ["ledger", "registry", "scanner"]
+    assert [s["name"] for s in status["services"]] == ["ledger", "registry", "scanner", "loader"]
     assert (stack.data_dir / "nats.url").read_text().strip() == stack.url
 
 

@@ -89,6 +89,7 @@ class VersionInfo(BaseModel):
     sha256: str
     manifest_sha256: str
     publisher: str
+    signature: str = Field(description="The publisher's signature of the release statement (loaders verify it again)")
     published_at: datetime
     summary: str
     host: str
@@ -115,6 +116,22 @@ class VerdictReply(BaseModel):
     status: VersionStatus
     changed: bool
     by: str
+
+
+class RuntimeQuarantineRequest(BaseModel):
+    """A loader reports that a version attempted what it did not declare; the registry quarantines it."""
+
+    name: str = Name
+    version: str = Field(min_length=1, max_length=64)
+    host: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class RuntimeQuarantineReply(BaseModel):
+    name: str
+    version: str
+    status: VersionStatus
+    changed: bool
 
 
 class InfoReply(BaseModel):

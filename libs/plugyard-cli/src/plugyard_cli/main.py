@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from plugyard_cli.commands import audit, authoring, events, keys, registry, registry_admin, rescan, scan, stack, verdict
+from plugyard_cli.commands import audit, authoring, dev, events, keys, plugins, registry, registry_admin, rescan, scan, stack, verdict
 import logging
 
 from plugyard_cli.output import EXIT_INTERNAL, EXIT_USAGE, CliError, report_error
@@ -37,6 +37,13 @@ app.command("verdict")(verdict.verdict)
 app.add_typer(registry_admin.app, name="registry")
 app.command("scan")(scan.scan)
 app.command("rescan")(rescan.rescan)
+app.command("install")(plugins.install)
+app.command("load")(plugins.load)
+app.command("unload")(plugins.unload)
+app.command("reload")(plugins.reload)
+app.command("ps")(plugins.ps)
+app.command("invoke")(plugins.invoke)
+app.command("dev")(dev.dev)
 
 
 def run() -> None:

@@ -1,6 +1,6 @@
 """The services that make up a Plugyard stack, in start order. Each runs as `python -m plugyard_<name>`."""
 
-SERVICES: tuple[str, ...] = ("ledger", "registry", "scanner")
+SERVICES: tuple[str, ...] = ("ledger", "registry", "scanner", "loader")
 
 
 def service_module(name: str) -> str:

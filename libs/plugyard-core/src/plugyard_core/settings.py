@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import socket
 from pathlib import Path
 
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
@@ -36,3 +38,9 @@ def service_dir(service: str, data_directory: str | Path | None = None) -> Path:
     path = data_dir(data_directory) / service
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def loader_host() -> str:
+    """This machine's loader name (one NATS subject token): `PLUGYARD_LOADER_HOST`, else the host name."""
+    raw = os.environ.get("PLUGYARD_LOADER_HOST") or socket.gethostname() or "localhost"
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", raw).strip("-")[:100] or "localhost"

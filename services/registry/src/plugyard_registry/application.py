@@ -26,7 +26,7 @@ from plugyard_artifacts.signing import (
 from plugyard_core.eventstore import PlugyardApplication
 from plugyard_registry.admins import ADMINS_ENV, ReplayGuard
 from plugyard_registry.catalog import Catalog
-from plugyard_registry.domain import SCANNER, Plugin, RegistryRefusal, plugin_id
+from plugyard_registry.domain import LOADER_PREFIX, SCANNER, Plugin, RegistryRefusal, plugin_id
 from plugyard_registry.release import Release
 
 log = logging.getLogger("plugyard.registry")
@@ -157,6 +157,21 @@ class RegistryApplication(PlugyardApplication):
         self._save_or_conflict(plugin, statement.name)
         self._verdict_replays.remember(text, statement.issued_at)
         return plugin, changed, signer
+
+    def quarantine_at_runtime(self, name: str, version: str, reason: str, host: str) -> tuple[Plugin, bool]:
+        """A loader saw the version attempt what it did not declare: quarantine it, sticky like an admin's verdict
+        (a later clean scan must not release code seen misbehaving). Only ever towards quarantine, so a loader needs
+        no key; clearing it again takes a signed admin verdict."""
+        plugin = self._existing(name)
+        record = plugin.versions.get(version)
+        if record is None:
+            raise RegistryRefusal("not_found", f"{plugin.name} has no version {version}")
+        changed = plugin.judge(
+            version=version, cid=record["cid"], verdict="quarantined", reason=reason, findings=record.get("findings") or [],
+            by=f"{LOADER_PREFIX}{host}", override=True, scan_no=None,
+        )
+        self._save_or_conflict(plugin, name)
+        return plugin, changed
 
     def plugin(self, name: str) -> Plugin:
         return self._existing(name)

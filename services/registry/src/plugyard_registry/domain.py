@@ -175,9 +175,15 @@ class Plugin(Aggregate):
         self.owners.append(address)
 
 
+LOADER_PREFIX = "loader:"  # `by` of a quarantine a loader asked for after runtime violations
+
+
 def status_reason(status: str, by: str, override: bool, reason: str) -> str:
     """The status reason a person reads, naming who decided: "quarantined by the scanner: …", "cleared by registry admin 0x…: …"."""
-    who = f"registry admin {by}" if override else ("the scanner" if by == SCANNER else by)
+    if by.startswith(LOADER_PREFIX):
+        who = f"the loader on {by[len(LOADER_PREFIX):]}"
+    else:
+        who = f"registry admin {by}" if override else ("the scanner" if by == SCANNER else by)
     return f"{status} by {who}: {reason}"
 
 

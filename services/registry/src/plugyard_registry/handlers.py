@@ -43,6 +43,8 @@ from plugyard_schemas.registry import (
     ResolvedVersion,
     ResolveReply,
     ResolveRequest,
+    RuntimeQuarantineReply,
+    RuntimeQuarantineRequest,
     SearchHit,
     SearchReply,
     SearchRequest,
@@ -132,6 +134,13 @@ def build_router(ctx: RegistryContext) -> NatsRouter:
         )
         status = plugin.versions[request.version]["status"]
         return VerdictReply(name=plugin.name, version=request.version, status=status, changed=changed, by=by)
+
+    @router.subscriber(rpc_subject(SERVICE, "runtime-quarantine"), title="registry.runtime-quarantine")
+    async def runtime_quarantine(request: RuntimeQuarantineRequest) -> RuntimeQuarantineReply:
+        """A loader's violation policy quarantines a version it saw misbehave; every loader then stops its workers."""
+        plugin, changed = await ctx.command(lambda: ctx.app.quarantine_at_runtime(request.name, request.version, request.reason, request.host))
+        status = plugin.versions[request.version]["status"]
+        return RuntimeQuarantineReply(name=plugin.name, version=request.version, status=status, changed=changed)
 
     @router.subscriber(rpc_subject(SERVICE, "info"), title="registry.info")
     async def info(request: InfoRequest) -> InfoReply:

@@ -27,7 +27,7 @@ def info_reply(catalog: Catalog, name: str, version: str | None) -> InfoReply:
                 version=v, status=record["status"], status_reason=record.get("status_reason"), findings=record.get("findings") or [],
                 verdict_override=record.get("verdict_override", False), yanked=record["yanked"],
                 yank_reason=record.get("yank_reason"), cid=record["cid"], size=record["size"], sha256=record["sha256"],
-                manifest_sha256=record["manifest_sha256"], publisher=record["publisher"], published_at=record["published_at"],
+                manifest_sha256=record["manifest_sha256"], publisher=record["publisher"], signature=record["signature"], published_at=record["published_at"],
                 summary=plugin.get("summary") or "", host=plugin.get("host") or "", requires=list(plugin.get("requires") or []),
                 dependencies=list(plugin.get("dependencies") or []), permissions=record["manifest"].get("permissions") or {},
                 manifest=record["manifest"],

@@ -1,0 +1,203 @@
+"""The loader: its RPCs (`plugyard.rpc.loader.<host>.<verb>`), plugin invocations
+(`plugyard.rpc.plugin.<name>.<action>`), its events (`plugyard.evt.loader.<Name>`) and its telemetry samples
+(`plugyard.tel.<host>.<plugin>`)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PluginState = Literal["starting", "running", "reloading", "backoff", "failed", "stopped"]
+Requirement = Field(min_length=1, max_length=300)
+PluginNameField = Field(min_length=1, max_length=100)
+
+
+# --- RPCs -----------------------------------------------------------------------------------------------------
+
+
+class InstallRequest(BaseModel):
+    requirements: list[str] = Field(min_length=1, max_length=50, description="PEP 508-style plugin requirements, e.g. 'textkit>=1.0'")
+
+
+class InstalledVersion(BaseModel):
+    name: str
+    version: str
+    cid: str
+    status: str = Field(description="The registry's verdict at install time: cleared or warned")
+    path: str = Field(description="Where the unpacked plugin lives in the loader's cache")
+    newly_installed: bool = Field(description="False when it was already in the cache (verified then)")
+    dependencies: list[str] = Field(default_factory=list, description="PyPI requirements installed beside it")
+
+
+class InstallReply(BaseModel):
+    host: str
+    installed: list[InstalledVersion]
+
+
+class LoadRequest(BaseModel):
+    name: str = PluginNameField
+    version: str | None = Field(default=None, max_length=64, description="An installed version; default the newest installed")
+    path: str | None = Field(default=None, max_length=4096, description="`plugyard dev`: run this local folder, unscanned")
+
+
+class UnloadRequest(BaseModel):
+    name: str = PluginNameField
+
+
+class ReloadRequest(BaseModel):
+    name: str = PluginNameField
+    version: str | None = Field(default=None, max_length=64, description="Switch to this installed version (an upgrade)")
+
+
+class PluginStatus(BaseModel):
+    name: str
+    version: str
+    host: str
+    state: PluginState
+    pid: int | None = None
+    uptime_s: float | None = None
+    restarts: int = 0
+    layers: dict[str, str] = Field(default_factory=dict, description="Each sandbox layer: 'active' or 'missing: <why>'")
+    actions: list[str] = Field(default_factory=list)
+    cpu_percent: float | None = None
+    rss_bytes: int | None = None
+    calls: int = 0
+    errors: int = 0
+    violations: int = 0
+    dev: bool = Field(default=False, description="A local folder run by `plugyard dev`: never scanned")
+    last_error: str | None = None
+
+
+class PluginReply(BaseModel):
+    plugin: PluginStatus
+    changed: bool = True
+
+
+class PsRequest(BaseModel):
+    pass
+
+
+class PsReply(BaseModel):
+    host: str
+    layers: dict[str, str] = Field(description="What this host's kernel offers: 'available' or 'missing: <why>'")
+    plugins: list[PluginStatus]
+
+
+# --- Invocation: the body is the JSON arguments object; a `Plugyard-Timeout` header (seconds) is optional ---------
+
+
+class InvokeError(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class InvokeReply(BaseModel):
+    """`{"result": ...}` on success, `{"error": {...}}` otherwise (the same shape as every RPC's error)."""
+
+    result: Any = None
+    error: InvokeError | None = None
+
+
+# --- Events ---------------------------------------------------------------------------------------------------
+
+
+class _EventData(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    version: str
+    host: str
+
+
+class PluginHosted(BaseModel):
+    """The first event of a plugin's history on a host."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    host: str
+
+
+class PluginInstalled(_EventData):
+    """A cleared (or warned) version was fetched, verified again and unpacked into a loader's cache."""
+
+    cid: str
+    status: str
+
+
+class PluginLoaded(_EventData):
+    """A worker runs the version; `layers` names every sandbox layer's state."""
+
+    pid: int
+    layers: dict[str, str]
+    dev: bool = False
+
+
+class PluginUnloaded(_EventData):
+    reason: str
+
+
+class PluginReloaded(_EventData):
+    """Calls switched to a new worker (of the same or a newer version) without a failed call."""
+
+    previous_version: str
+    pid: int
+
+
+class PluginCrashed(_EventData):
+    returncode: int | None
+    reason: str
+    restarts: int
+    next_start_in_s: float | None
+
+
+class PluginFailed(_EventData):
+    """Too many crashes in the window: the circuit is open until `plugyard load` resets it."""
+
+    crashes: int
+    window_s: float
+    reason: str
+
+
+class PermissionViolation(_EventData):
+    """The plugin attempted something it did not declare (reported by the worker's audit hook or the egress proxy)."""
+
+    permission: str
+    target: str
+    detail: str = ""
+    count: int = Field(description="Violations of this version seen on this host so far")
+
+
+LOADER_EVENTS: dict[str, type[_EventData]] = {
+    model.__name__: model
+    for model in (PluginHosted, PluginInstalled, PluginLoaded, PluginUnloaded, PluginReloaded, PluginCrashed, PluginFailed, PermissionViolation)
+}
+
+
+# --- Telemetry ------------------------------------------------------------------------------------------------
+
+
+class ActionStats(BaseModel):
+    calls: int = 0
+    errors: int = 0
+    latency_ms_p50: float | None = None
+    latency_ms_max: float | None = None
+
+
+class TelemetrySample(BaseModel):
+    host: str
+    name: str
+    version: str
+    pid: int
+    at: str = Field(description="UTC time of the sample, ISO 8601")
+    cpu_percent: float
+    rss_bytes: int
+    open_files: int
+    threads: int
+    read_bytes: int | None = None
+    write_bytes: int | None = None
+    calls: int
+    errors: int
+    actions: dict[str, ActionStats] = Field(default_factory=dict)

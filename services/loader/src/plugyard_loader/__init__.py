@@ -1,0 +1,1 @@
+"""The loader service: installs plugins and runs each in a sandboxed worker."""

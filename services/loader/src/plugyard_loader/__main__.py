@@ -1,0 +1,3 @@
+from plugyard_loader.main import main
+
+main()

@@ -1,0 +1,45 @@
+"""The loader application: records, per host and plugin, every install, load, reload, crash and violation."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import DomainEventProtocol
+
+from plugyard_core import settings
+from plugyard_core.eventstore import PlugyardApplication
+from plugyard_loader.domain import HostedPlugin, hosted_id
+
+SERVICE = "loader"
+
+
+class LoaderApplication(PlugyardApplication):
+    service = SERVICE
+
+    def __init__(self, *args: Any, host: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.host = host or settings.loader_host()
+        self._lock = threading.Lock()
+
+    def record(self, name: str, what: str, **fields: Any) -> None:
+        """Append one event (`what` is the aggregate's method: installed, loaded, ...) to the plugin's history here."""
+        with self._lock:
+            try:
+                plugin: HostedPlugin = self.repository.get(hosted_id(self.host, name))
+            except AggregateNotFoundError:
+                plugin = HostedPlugin(host=self.host, name=name)
+            getattr(plugin, what)(name=name, host=self.host, **fields)
+            self.save(plugin)
+
+    def violations(self, name: str, version: str) -> int:
+        try:
+            plugin: HostedPlugin = self.repository.get(hosted_id(self.host, name))
+        except AggregateNotFoundError:
+            return 0
+        return plugin.violations.get(version, 0)
+
+    def cloudevent_subject(self, event: DomainEventProtocol[Any]) -> str | None:
+        name, version = getattr(event, "name", None), getattr(event, "version", None)
+        return f"{name}=={version}" if name and version else getattr(event, "name", None)

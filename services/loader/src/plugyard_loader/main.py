@@ -1,0 +1,88 @@
+"""The loader's composition root: event store + cache + supervisor of workers + RPCs + invocations + telemetry + relay."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from nats.aio.client import Client
+
+from plugyard_core import settings
+from plugyard_core.outbox import OutboxRelay
+from plugyard_core.service import Service, configure_logging
+from plugyard_loader.application import SERVICE, LoaderApplication
+from plugyard_loader.cache import PluginCache
+from plugyard_loader.handlers import build_router
+from plugyard_loader.loader import Loader
+from plugyard_loader.sandbox_plan import PlanError, required_layers
+from plugyard_loader.telemetry import interval_s, now_iso, telemetry_subject
+from plugyard_loader.violations import ViolationPolicy
+from plugyard_schemas.loader import TelemetrySample
+
+log = logging.getLogger("plugyard.loader")
+
+EX_CONFIG = 78
+
+
+def build_service(data_dir: Path | None = None, nats_url: str | None = None) -> Service:
+    host = settings.loader_host()
+    app = LoaderApplication(data_dir=settings.data_dir(data_dir), host=host)
+    cache = PluginCache(settings.service_dir(SERVICE, data_dir) / "cache")
+    loader = Loader(app, cache, host)
+    loader.prepare()
+
+    async def attach(nc: Client, stop: asyncio.Event) -> None:
+        await loader.attach(nc)
+        await stop.wait()
+        await loader.close()
+
+    async def relay(nc: Client, stop: asyncio.Event) -> None:
+        await OutboxRelay(app, nc.jetstream(), service=SERVICE).run(stop)
+
+    async def telemetry(nc: Client, stop: asyncio.Event) -> None:
+        js = nc.jetstream()
+        period = interval_s()
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), period)
+            except asyncio.TimeoutError:
+                pass
+            for runner in list(loader.runners.values()):
+                worker = runner.current
+                usage = loader.sampler.sample(worker.pid) if worker else None
+                if worker is None or usage is None:
+                    continue
+                sample = TelemetrySample(
+                    host=host, name=runner.name, version=runner.target.version, pid=worker.pid, at=now_iso(),
+                    calls=runner.stats.calls, errors=runner.stats.errors, actions=runner.stats.summary(), **usage,
+                )
+                try:
+                    await js.publish(telemetry_subject(host, runner.name), sample.model_dump_json().encode())
+                except Exception as exc:  # a lost sample is only a gap in a graph
+                    log.warning("telemetry sample of %s not published: %s", runner.name, exc)
+
+    def health() -> dict:
+        return {"host": host, "plugins": len(loader.runners), "running": sum(r.state == "running" for r in loader.runners.values())}
+
+    return Service(
+        name=SERVICE,
+        nats_url=nats_url or settings.nats_url(data_dir),
+        routers=[build_router(loader)],
+        loops=[attach, relay, telemetry],
+        health=health,
+        on_stop=[app.close],
+    )
+
+
+def main(data_dir: Path | None = None, nats_url: str | None = None) -> None:
+    configure_logging()
+    try:
+        required_layers()
+        ViolationPolicy.from_env()
+        service = build_service(data_dir, nats_url)
+    except (PlanError, ValueError) as exc:
+        print(f"loader: {exc}", file=sys.stderr, flush=True)
+        sys.exit(EX_CONFIG)
+    asyncio.run(service.run())

@@ -1,0 +1,262 @@
+"""One loaded plugin on this host: its worker, calls routed to it, reloads without a failed call, crash recovery.
+
+States: starting → running; reloading (a new worker is being started beside the serving one); backoff (the
+worker crashed, a restart is scheduled); failed (too many crashes in the window: calls are refused until
+`plugyard load` resets it); stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+import weakref
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from plugyard_loader.stats import CallStats
+from plugyard_schemas.loader import PluginStatus
+from plugyard_worker.host import CallTimeout, WorkerCallError, WorkerGone, WorkerHandle, WorkerStartError
+
+log = logging.getLogger("plugyard.loader.runner")
+
+UNKNOWN_ACTION = "<unknown>"
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a runner runs: an installed version, or a local folder under `plugyard dev`."""
+
+    name: str
+    version: str
+    plugin_dir: Path
+    deps_dir: Path | None
+    manifest: dict[str, Any]
+    dev: bool = False
+
+
+@dataclass(frozen=True)
+class CrashPolicy:
+    max_crashes: int = 5  # crashes within the window that open the circuit
+    window_s: float = 60.0
+    first_backoff_s: float = 0.5
+    max_backoff_s: float = 30.0
+
+    @classmethod
+    def from_env(cls) -> CrashPolicy:
+        return cls(
+            max_crashes=int(os.environ.get("PLUGYARD_LOADER_MAX_CRASHES", cls.max_crashes)),
+            window_s=float(os.environ.get("PLUGYARD_LOADER_CRASH_WINDOW_S", cls.window_s)),
+            first_backoff_s=float(os.environ.get("PLUGYARD_LOADER_BACKOFF_S", cls.first_backoff_s)),
+        )
+
+    def backoff(self, crashes: int) -> float:
+        return min(self.first_backoff_s * 2 ** max(crashes - 1, 0), self.max_backoff_s)
+
+
+StartWorker = Callable[[Target], Awaitable[WorkerHandle]]
+Record = Callable[[str, str, dict[str, Any]], None]  # (what, version, fields): an event in the plugin's history
+
+
+def error_reply(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+class PluginRunner:
+    def __init__(self, target: Target, *, host: str, start_worker: StartWorker, record: Record, policy: CrashPolicy) -> None:
+        self.target = target
+        self.host = host
+        self._start_worker = start_worker
+        self._record = record
+        self.policy = policy
+        self.state = "stopped"
+        self.current: WorkerHandle | None = None
+        self._retired: weakref.WeakSet[WorkerHandle] = weakref.WeakSet()  # stopped on purpose: their exit is not a crash
+        self._serving = asyncio.Event()
+        self._switch = asyncio.Lock()  # one start, reload or stop at a time
+        self._crashes: deque[float] = deque()
+        self._restart_task: asyncio.Task[None] | None = None
+        self.restarts = 0
+        self.violations = 0
+        self.last_error: str | None = None
+        self.stats = CallStats()
+
+    @property
+    def name(self) -> str:
+        return self.target.name
+
+    # --- lifecycle --------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the first worker (also resets a failed plugin); raise WorkerStartError if it does not come up."""
+        async with self._switch:
+            self._cancel_restart()
+            self._crashes.clear()
+            self.state = "starting"
+            try:
+                handle = await self._spawn(self.target)
+            except WorkerStartError as exc:
+                self.state, self.last_error = "stopped", str(exc)
+                raise
+            self._serve(handle)
+            self._record("loaded", self.target.version, {"pid": handle.pid, "layers": handle.layers, "dev": self.target.dev})
+
+    async def reload(self, target: Target | None = None) -> None:
+        """Start the new worker, switch calls to it, then drain and stop the old one. A failed start leaves the old serving."""
+        async with self._switch:
+            new_target = target or self.target
+            previous = self.current
+            previous_version = self.target.version
+            if self.state == "running":
+                self.state = "reloading"
+            try:
+                handle = await self._spawn(new_target)
+            except WorkerStartError as exc:
+                self.last_error = str(exc)
+                if self.state == "reloading":
+                    self.state = "running"
+                raise
+            self.target = new_target
+            self._cancel_restart()
+            self._serve(handle)
+            if previous is not None:
+                await self._retire(previous)
+            self._record("reloaded", new_target.version, {"previous_version": previous_version, "pid": handle.pid})
+
+    async def stop(self, reason: str) -> None:
+        async with self._switch:
+            self._cancel_restart()
+            self.state = "stopped"
+            self._serving.clear()
+            worker, self.current = self.current, None
+            if worker is not None:
+                await self._retire(worker)
+            self._record("unloaded", self.target.version, {"reason": reason})
+
+    async def _spawn(self, target: Target) -> WorkerHandle:
+        handle = await self._start_worker(target)
+        asyncio.get_running_loop().create_task(self._watch(handle), name=f"watch-{target.name}-{handle.pid}")
+        return handle
+
+    def _serve(self, handle: WorkerHandle) -> None:
+        self.current = handle
+        self.state = "running"
+        self.last_error = None
+        self._serving.set()
+
+    async def _retire(self, worker: WorkerHandle) -> None:
+        self._retired.add(worker)
+        await worker.stop()
+
+    # --- crashes ----------------------------------------------------------------------------------------------
+
+    async def _watch(self, handle: WorkerHandle) -> None:
+        await handle.exited.wait()
+        if handle in self._retired or handle is not self.current or self.state == "stopped":
+            return
+        self._serving.clear()
+        self.current = None
+        now = time.monotonic()
+        self._crashes.append(now)
+        while self._crashes and now - self._crashes[0] > self.policy.window_s:
+            self._crashes.popleft()
+        reason = f"the worker exited with code {handle.returncode}"
+        self.last_error = reason
+        if len(self._crashes) >= self.policy.max_crashes:
+            self.state = "failed"
+            self._record("crashed", self.target.version, {"returncode": handle.returncode, "reason": reason, "restarts": self.restarts, "next_start_in_s": None})
+            self._record("failed", self.target.version, {
+                "crashes": len(self._crashes), "window_s": self.policy.window_s,
+                "reason": f"{len(self._crashes)} crashes within {self.policy.window_s:g} s; last: {reason}",
+            })
+            log.error("%s failed: circuit open after %d crashes", self.name, len(self._crashes))
+            return
+        delay = self.policy.backoff(len(self._crashes))
+        self.state = "backoff"
+        self._record("crashed", self.target.version, {"returncode": handle.returncode, "reason": reason, "restarts": self.restarts, "next_start_in_s": delay})
+        self._restart_task = asyncio.get_running_loop().create_task(self._restart_after(delay))
+
+    async def _restart_after(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        async with self._switch:
+            if self.state != "backoff":
+                return
+            self.restarts += 1
+            try:
+                handle = await self._spawn(self.target)
+            except WorkerStartError as exc:
+                self.last_error = str(exc)
+                # A start that fails counts as a crash: schedule the next attempt (or open the circuit).
+                self._crashes.append(time.monotonic())
+                if len(self._crashes) >= self.policy.max_crashes:
+                    self.state = "failed"
+                    self._record("failed", self.target.version, {"crashes": len(self._crashes), "window_s": self.policy.window_s, "reason": f"restart failed: {exc}"})
+                    return
+                self._restart_task = asyncio.get_running_loop().create_task(self._restart_after(self.policy.backoff(len(self._crashes))))
+                return
+            self._serve(handle)
+            self._record("loaded", self.target.version, {"pid": handle.pid, "layers": handle.layers, "dev": self.target.dev})
+
+    def _cancel_restart(self) -> None:
+        if self._restart_task is not None and not self._restart_task.done():
+            self._restart_task.cancel()
+        self._restart_task = None
+
+    # --- calls ------------------------------------------------------------------------------------------------
+
+    async def invoke(self, action: str, args: dict[str, Any], timeout: float) -> dict[str, Any]:
+        started = time.monotonic()
+        deadline = started + timeout
+        known = self.current is not None and action in {a["name"] for a in self.current.actions}
+        reply = await self._invoke(action, args, deadline, timeout)
+        self.stats.record(action if known else UNKNOWN_ACTION, (time.monotonic() - started) * 1000, "error" not in reply)
+        return reply
+
+    async def _invoke(self, action: str, args: dict[str, Any], deadline: float, timeout: float) -> dict[str, Any]:
+        while True:
+            if self.state == "failed":
+                return error_reply("failed", f"{self.name} has failed ({self.last_error}); the circuit is open: run 'plugyard load {self.name}' to reset it")
+            if self.state == "stopped":
+                return error_reply("not_loaded", f"{self.name} is not loaded on {self.host}")
+            worker = self.current
+            if worker is not None and worker.exited.is_set():  # dead, and its watcher has not caught up yet
+                self._serving.clear()
+                worker = None
+            if worker is None:  # starting, or backing off after a crash: wait for the worker, within the call's time
+                try:
+                    await asyncio.wait_for(self._serving.wait(), max(deadline - time.monotonic(), 0))
+                except asyncio.TimeoutError:
+                    return error_reply("timeout", f"{self.name} had no running worker within {timeout:g} s ({self.state}: {self.last_error})")
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return error_reply("timeout", f"{action} did not answer within {timeout:g} s")
+            try:
+                return {"result": await worker.call(action, args, remaining)}
+            except WorkerCallError as exc:
+                return error_reply(exc.code, exc.message, exc.details)
+            except CallTimeout:
+                return error_reply("timeout", f"{action} did not answer within {timeout:g} s; the call was abandoned")
+            except WorkerGone:
+                if worker in self._retired:
+                    continue  # a reload retired that worker before it took the call: the call never ran, send it to the new one
+                return error_reply("crashed", f"the {self.name} worker died during the call (it will be restarted)")
+
+    # --- status -----------------------------------------------------------------------------------------------
+
+    def status(self, usage: dict[str, Any] | None = None) -> PluginStatus:
+        worker = self.current
+        usage = usage or {}
+        return PluginStatus(
+            name=self.name, version=self.target.version, host=self.host, state=self.state,  # type: ignore[arg-type]
+            pid=worker.pid if worker else None,
+            uptime_s=round(time.monotonic() - worker.started_at, 1) if worker else None,
+            restarts=self.restarts, layers=dict(worker.layers) if worker else {},
+            actions=[a["name"] for a in worker.actions] if worker else [],
+            cpu_percent=usage.get("cpu_percent"), rss_bytes=usage.get("rss_bytes"),
+            calls=self.stats.calls, errors=self.stats.errors, violations=self.violations, dev=self.target.dev, last_error=self.last_error,
+        )
