@@ -43,6 +43,7 @@ def loader_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PLUGYARD_LOADER_HOST", HOST)
     monkeypatch.setenv("PLUGYARD_TELEMETRY_INTERVAL_S", "0.3")
     monkeypatch.setenv("PLUGYARD_LOADER_BACKOFF_S", "0.1")
+    monkeypatch.setenv("PLUGYARD_PLUGIN_DISK_MB", "128")
     monkeypatch.delenv("PLUGYARD_SANDBOX_REQUIRE", raising=False)
 
 

@@ -84,6 +84,15 @@ class Plugin:
         return attempt(fill)
 
     @action
+    def fill_disk(self) -> dict:
+        def fill():
+            for n in range(1000):
+                with open(os.path.join(os.environ["HOME"], f"fill-{n}.bin"), "wb") as f:
+                    for _ in range(32):
+                        f.write(b"\1" * (1 << 20))
+        return attempt(fill)
+
+    @action
     def flood(self, seconds: float) -> dict:
         end = time.monotonic() + seconds
         lines = 0
@@ -199,6 +208,8 @@ async def test_memory_cpu_and_disk_are_limited(escaper: Stack) -> None:
     assert spinning["error"]["code"] == "timeout"
     disk = await call(escaper, "big_file", {"mib": 100}, timeout=30)
     assert disk["blocked"] and "File too large" in disk["error"]
+    filled = await call(escaper, "fill_disk", timeout=60)  # many files under the per-file limit: the volume's size stops them
+    assert filled["blocked"] and "No space left" in filled["error"], filled
     await bystander_answers(escaper)
     assert (await call(escaper, "write_own_state"))["blocked"] is False  # the escaper itself still serves
 

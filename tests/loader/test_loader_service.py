@@ -36,7 +36,7 @@ async def installed_and_loaded(stack: Stack, tmp_path: Path, name: str = "greete
 async def test_install_load_invoke_and_ps(stack: Stack, tmp_path: Path) -> None:
     loaded = await installed_and_loaded(stack, tmp_path)
     assert loaded.plugin.state == "running" and loaded.plugin.pid
-    assert loaded.plugin.layers["landlock"] == "active" and loaded.plugin.layers["seccomp"] == "active"
+    assert all(loaded.plugin.layers[layer] == "active" for layer in ("network", "landlock", "seccomp", "rlimits", "env", "user", "disk"))
 
     reply = await stack.invoke("greeter", "hello", {"name": "caller"})
     assert reply["result"]["greeting"] == "Hello, caller"
@@ -241,3 +241,50 @@ async def test_malformed_quarantine_events_change_nothing(stack: Stack, tmp_path
     assert (await stack.invoke("greeter", "hello", {"name": "x"}))["result"]["greeting"] == "Hello, x"
     ps = await stack.rpc("ps", PsRequest(), PsReply)
     assert [p.state for p in ps.plugins] == ["running"]
+
+
+USES_LIBRARY = '''
+from plugyard_sdk import action
+
+
+class Plugin:
+    @action
+    def shout(self, text: str) -> dict:
+        import base_lib  # a required plugin is a library of its dependent, on its path read-only
+        return {"text": base_lib.shout(text)}
+'''
+
+
+async def test_required_plugins_install_with_it_and_are_importable(stack: Stack, tmp_path: Path) -> None:
+    library = write_plugin(tmp_path / "src", "base-lib")
+    (library / "base_lib" / "__init__.py").write_text((library / "base_lib" / "__init__.py").read_text() + "\n\ndef shout(text):\n    return text.upper() + '!'\n")
+    await publish_verdict(stack.nc, tmp_path, library)
+    await publish_verdict(stack.nc, tmp_path, write_plugin(tmp_path / "src", "uses-lib", source=USES_LIBRARY, requires=("base-lib>=1.0",)))
+    installed = await stack.rpc("install", InstallRequest(requirements=["uses-lib"]), InstallReply)
+    assert [i.name for i in installed.installed] == ["base-lib", "uses-lib"]
+    await stack.rpc("load", LoadRequest(name="uses-lib"), PluginReply)
+    assert (await stack.invoke("uses-lib", "shout", {"text": "hi"}))["result"] == {"text": "HI!"}
+
+
+USES_SIX = '''
+from plugyard_sdk import action
+
+
+class Plugin:
+    @action
+    def six_version(self) -> dict:
+        import six  # installed by the loader beside the plugin, from PyPI
+        return {"version": six.__version__, "where": six.__file__}
+'''
+
+
+async def test_pypi_dependencies_install_beside_the_plugin(stack: Stack, tmp_path: Path) -> None:
+    folder = write_plugin(tmp_path / "src", "uses-six", source=USES_SIX)
+    manifest = folder / "plugin.toml"
+    manifest.write_text(manifest.read_text().replace("requires = []", 'requires = []\ndependencies = ["six==1.16.0"]'))
+    await publish_verdict(stack.nc, tmp_path, folder)
+    [installed] = (await stack.rpc("install", InstallRequest(requirements=["uses-six"]), InstallReply, timeout=300)).installed
+    assert installed.dependencies == ["six==1.16.0"]
+    await stack.rpc("load", LoadRequest(name="uses-six"), PluginReply)
+    result = (await stack.invoke("uses-six", "six_version"))["result"]
+    assert result["version"] == "1.16.0" and "/uses-six/1.0.0/deps/" in result["where"]

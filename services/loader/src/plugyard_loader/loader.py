@@ -24,7 +24,8 @@ from plugyard_loader.install import Installer, check_installable, version_info
 from plugyard_loader.invocation import InvocationRouter
 from plugyard_loader.loaded_list import LoadedList
 from plugyard_loader.runner import CrashPolicy, PluginRunner, Target
-from plugyard_loader.sandbox_plan import PlanError, plan_worker
+from plugyard_loader.sandbox_plan import PlanError, drop_ids, plan_worker
+from plugyard_loader.state_volume import StateVolumes, size_mb
 from plugyard_loader.telemetry import ProcessSampler
 from plugyard_loader.violations import ViolationPolicy
 from plugyard_sandbox.egress_proxy import EgressProxy
@@ -53,6 +54,7 @@ class Loader:
         self._seccomp: dict[bool, str | None] = {}
         self._proxies: dict[str, EgressProxy] = {}
         self._runtime_dirs: list[str] = []
+        self.volumes = StateVolumes(cache.root / "volumes", size_mb())
         self._lock = asyncio.Lock()  # load / unload / reload of any plugin, one at a time
         self.nc: Client | None = None
         self.invocations: InvocationRouter | None = None
@@ -68,6 +70,7 @@ class Loader:
                 log.warning("SANDBOX LAYER MISSING on %s: %s (%s); plugins run without it unless PLUGYARD_SANDBOX_REQUIRE refuses them",
                             self.host, layer, probe.detail)
         self._runtime_dirs = [str(stage_runtime(self.cache.root)), *runtime_read_dirs()]
+        self.volumes.release_stale(self.cache.root / "state")
 
     async def attach(self, nc: Client) -> None:
         self.nc = nc
@@ -84,6 +87,7 @@ class Loader:
             await runner.stop("the loader is stopping")
         for proxy in self._proxies.values():
             await proxy.close()
+        self.volumes.release_all()
         if self._quarantine_sub is not None:
             await self._quarantine_sub.unsubscribe()
 
@@ -142,6 +146,10 @@ class Loader:
             await self.invocations.hide(name)  # type: ignore[union-attr]
             await runner.stop(reason)
             del self.runners[name]
+            proxy = self._proxies.pop(name, None)
+            if proxy is not None:
+                await proxy.close()
+            self.volumes.release(name)
             self.loaded_list.forget(name)
             return self.status(runner)
 
@@ -189,6 +197,7 @@ class Loader:
     async def _start_worker(self, target: Target) -> WorkerHandle:
         permissions = target.manifest.get("permissions", {})
         egress = await self._egress_for(target) if permissions.get("network") else None
+        disk = self.volumes.ensure(target.name, self.cache.root / "state" / target.name, *drop_ids(target.name))
         try:
             plan = plan_worker(
                 self.cache, name=target.name, version=target.version, plugin_dir=target.plugin_dir, deps_dir=target.deps_dir,
@@ -202,6 +211,7 @@ class Loader:
             plan.spec, entry=plan.entry, sys_path=[self._runtime_dirs[0]], library_paths=plan.library_paths, context=context,
             on_event=lambda frame: self._on_frame(target, frame),
         )
+        handle.layers["disk"] = disk  # the quota is the host's doing, beside the layers the worker applied
         missing = {layer: state for layer, state in handle.layers.items() if state != "active"}
         if missing:
             log.warning("%s %s runs WITHOUT sandbox layers: %s", target.name, target.version, "; ".join(f"{k} ({v})" for k, v in missing.items()))

@@ -18,6 +18,7 @@ from plugyard_loader.handlers import build_router
 from plugyard_loader.loader import Loader
 from plugyard_loader.sandbox_plan import PlanError, required_layers
 from plugyard_loader.telemetry import interval_s, now_iso, telemetry_subject
+from plugyard_loader.state_volume import size_mb
 from plugyard_loader.violations import ViolationPolicy
 from plugyard_schemas.loader import TelemetrySample
 
@@ -81,6 +82,7 @@ def main(data_dir: Path | None = None, nats_url: str | None = None) -> None:
     try:
         required_layers()
         ViolationPolicy.from_env()
+        size_mb()
         service = build_service(data_dir, nats_url)
     except (PlanError, ValueError) as exc:
         print(f"loader: {exc}", file=sys.stderr, flush=True)

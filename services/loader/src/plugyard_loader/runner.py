@@ -84,6 +84,7 @@ class PluginRunner:
         self.violations = 0
         self.last_error: str | None = None
         self.stats = CallStats()
+        self._action_names: frozenset[str] = frozenset()  # the serving worker's, so stats keep one entry per real action
 
     @property
     def name(self) -> str:
@@ -144,6 +145,7 @@ class PluginRunner:
 
     def _serve(self, handle: WorkerHandle) -> None:
         self.current = handle
+        self._action_names = frozenset(a["name"] for a in handle.actions)
         self.state = "running"
         self.last_error = None
         self._serving.set()
@@ -211,7 +213,7 @@ class PluginRunner:
     async def invoke(self, action: str, args: dict[str, Any], timeout: float) -> dict[str, Any]:
         started = time.monotonic()
         deadline = started + timeout
-        known = self.current is not None and action in {a["name"] for a in self.current.actions}
+        known = action in self._action_names
         reply = await self._invoke(action, args, deadline, timeout)
         self.stats.record(action if known else UNKNOWN_ACTION, (time.monotonic() - started) * 1000, "error" not in reply)
         return reply
