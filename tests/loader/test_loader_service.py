@@ -288,3 +288,36 @@ async def test_pypi_dependencies_install_beside_the_plugin(stack: Stack, tmp_pat
     await stack.rpc("load", LoadRequest(name="uses-six"), PluginReply)
     result = (await stack.invoke("uses-six", "six_version"))["result"]
     assert result["version"] == "1.16.0" and "/uses-six/1.0.0/deps/" in result["where"]
+
+
+SPINNER = '''
+from plugyard_sdk import action
+
+
+class Plugin:
+    @action
+    def spin(self) -> dict:
+        while True:
+            pass
+
+    @action
+    def ping(self) -> dict:
+        return {"pong": True}
+'''
+
+
+async def test_a_worker_clogged_by_abandoned_calls_is_replaced(stack: Stack, tmp_path: Path) -> None:
+    loaded = await installed_and_loaded_source(stack, tmp_path, "spinner", SPINNER)
+    replies = await asyncio.gather(*(stack.invoke("spinner", "spin", {}, timeout=0.3) for _ in range(20)))
+    assert {r["error"]["code"] for r in replies} == {"timeout"}
+    await until(lambda: stack.of_type("PluginReloaded"), what="the clogged worker replaced")
+    answer = await stack.invoke("spinner", "ping", {}, timeout=10)
+    assert answer == {"result": {"pong": True}}
+    ps = await stack.rpc("ps", PsRequest(), PsReply)
+    assert ps.plugins[0].pid != loaded.plugin.pid
+
+
+async def installed_and_loaded_source(stack: Stack, tmp_path: Path, name: str, source: str) -> PluginReply:
+    await publish_verdict(stack.nc, tmp_path, write_plugin(tmp_path / "src", name, source=source))
+    await stack.rpc("install", InstallRequest(requirements=[name]), InstallReply)
+    return await stack.rpc("load", LoadRequest(name=name), PluginReply)

@@ -25,6 +25,9 @@ from plugyard_worker.host import CallTimeout, WorkerCallError, WorkerGone, Worke
 log = logging.getLogger("plugyard.loader.runner")
 
 UNKNOWN_ACTION = "<unknown>"
+# A call that timed out may still be running in the worker, holding one of its threads: after this many, the
+# worker is replaced (a reload: calls switch to a fresh worker, the stuck one is drained, then killed).
+ABANDONED_LIMIT = 8
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,8 @@ class PluginRunner:
         self.last_error: str | None = None
         self.stats = CallStats()
         self._action_names: frozenset[str] = frozenset()  # the serving worker's, so stats keep one entry per real action
+        self._abandoned = 0  # calls of the serving worker that timed out
+        self._recycling: asyncio.Task[None] | None = None
 
     @property
     def name(self) -> str:
@@ -146,6 +151,7 @@ class PluginRunner:
     def _serve(self, handle: WorkerHandle) -> None:
         self.current = handle
         self._action_names = frozenset(a["name"] for a in handle.actions)
+        self._abandoned = 0
         self.state = "running"
         self.last_error = None
         self._serving.set()
@@ -203,6 +209,13 @@ class PluginRunner:
             self._serve(handle)
             self._record("loaded", self.target.version, {"pid": handle.pid, "layers": handle.layers, "dev": self.target.dev})
 
+    async def _recycle(self) -> None:
+        log.warning("%s: %d calls timed out and may still hold the worker's threads: replacing the worker", self.name, self._abandoned)
+        try:
+            await self.reload()
+        except WorkerStartError as exc:
+            log.error("%s: replacing a clogged worker failed: %s", self.name, exc)
+
     def _cancel_restart(self) -> None:
         if self._restart_task is not None and not self._restart_task.done():
             self._restart_task.cancel()
@@ -242,6 +255,10 @@ class PluginRunner:
             except WorkerCallError as exc:
                 return error_reply(exc.code, exc.message, exc.details)
             except CallTimeout:
+                if worker is self.current:
+                    self._abandoned += 1
+                    if self._abandoned >= ABANDONED_LIMIT and (self._recycling is None or self._recycling.done()):
+                        self._recycling = asyncio.get_running_loop().create_task(self._recycle())
                 return error_reply("timeout", f"{action} did not answer within {timeout:g} s; the call was abandoned")
             except WorkerGone:
                 if worker in self._retired:
