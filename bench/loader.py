@@ -37,6 +37,7 @@ from plugyard_loader.main import build_service
 from plugyard_schemas.loader import LoadRequest, PluginReply, ReloadRequest
 
 HOST = "bench"
+ROUNDS = 10
 SOURCE = '''
 from plugyard_sdk import action
 
@@ -86,20 +87,20 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(int(len(ordered) * fraction), len(ordered) - 1)]
 
 
-async def bare_request_reply(url: str, calls: int) -> list[float]:
-    nc = await nats.connect(url)
-
+async def echo_responder(nc) -> None:
     async def echo(msg) -> None:
         await msg.respond(msg.data)
 
     await nc.subscribe("bench.echo", cb=echo)
+
+
+async def bare_request_reply(nc, calls: int) -> list[float]:
     times = []
     body = json.dumps({"text": "hello"}).encode()
     for _ in range(calls):
         started = time.perf_counter()
         await nc.request("bench.echo", body, timeout=5)
         times.append((time.perf_counter() - started) * 1000)
-    await nc.close()
     return times
 
 
@@ -147,17 +148,27 @@ async def measure(calls: int, starts: int) -> dict:
                 except Exception:
                     await asyncio.sleep(0.1)
             layers = loaded.plugin.layers
-            bare_ms = bare_interpreter_ms(starts)
             start_ms = []
             for _ in range(starts):
                 started = time.perf_counter()
                 await call(nc, loader_subject(HOST, "reload"), ReloadRequest(name="bench-echo"), PluginReply, timeout=30)
                 start_ms.append((time.perf_counter() - started) * 1000)
+            responder = await nats.connect(server.url)
+            await echo_responder(responder)
             await invoke_times(nc, 200)  # warm up
-            invoke_ms = await invoke_times(nc, calls)
-            bare_rr_ms = await bare_request_reply(server.url, calls)
+            await bare_request_reply(nc, 200)
+            # Interleaved rounds, so that the machine's load at any moment weighs on both figures alike.
+            invoke_ms, bare_rr_ms = [], []
+            for _ in range(ROUNDS):
+                invoke_ms += await invoke_times(nc, calls // ROUNDS)
+                bare_rr_ms += await bare_request_reply(nc, calls // ROUNDS)
+            await responder.close()
             local_ms = in_process_times(folder, calls)
-            cold_ms = await worker_cold_starts(folder, root, starts)
+            cold_ms, bare_ms_all = [], []
+            for _ in range(ROUNDS):
+                cold_ms += await worker_cold_starts(folder, root, max(starts // ROUNDS, 1))
+                bare_ms_all.append(bare_interpreter_ms(max(starts // ROUNDS, 1)))
+            bare_ms = statistics.median(bare_ms_all)
         finally:
             await nc.close()
             stop.set()
@@ -189,7 +200,7 @@ async def worker_cold_starts(folder: Path, root: Path, starts: int) -> list[floa
     from plugyard_worker.runtime import runtime_read_dirs, stage_runtime
 
     cache = PluginCache(root / "cold")
-    runtime = [str(stage_runtime(cache.root)), *runtime_read_dirs()]
+    runtime = [str(stage_runtime(cache.root)), *runtime_read_dirs()]  # staged once: later calls find it in place
     manifest = {"plugin": {"entry": "bench_echo:Plugin"}, "permissions": {}}
     plan = plan_worker(cache, name="bench-echo", version="1.0.0", plugin_dir=folder, deps_dir=None, manifest=manifest,
                        runtime_dirs=runtime, seccomp_bpf=compile_filter(subprocess=False), egress_socket=None)

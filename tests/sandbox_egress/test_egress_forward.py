@@ -52,7 +52,9 @@ def test_import_is_cheap():
 def isolated_forwarder(monkeypatch):
     """egress_forward.start changes process-wide state; put it back after the test."""
     for name in (*PROXY_VARIABLES, "NO_PROXY", "no_proxy"):
-        monkeypatch.delenv(name, raising=False)
+        # setenv first: a variable that was absent is only restored (removed again) if monkeypatch saw it absent
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     monkeypatch.setattr(socket, "create_connection", socket.create_connection)
     monkeypatch.setattr(egress_forward, "_state", {"port": None, "declared": frozenset()})
 

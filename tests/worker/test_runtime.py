@@ -45,3 +45,20 @@ def test_runtime_read_dirs_hold_the_stdlib() -> None:
     assert any(os.path.isfile(os.path.join(d, "os.py")) for d in dirs)
     assert any(d.endswith("lib-dynload") for d in dirs)
     assert os.path.dirname(sys.executable) in dirs
+
+
+def test_worker_imports_stay_lean(tmp_path: Path) -> None:
+    """Every module the worker imports before the plugin is paid on each cold start (see main.py)."""
+    staged = stage_runtime(tmp_path)
+    code = "import sys; sys.path.insert(0, sys.argv[1]); import plugyard_worker.main, plugyard_sandbox.apply; print(' '.join(sys.modules))"
+    out = subprocess.run([sys.executable, "-I", "-S", "-c", code, str(staged)], capture_output=True, text=True, check=True)
+    heavy = {"typing", "re", "json", "logging", "inspect", "dataclasses", "ast", "enum", "threading", "functools", "collections"}
+    assert heavy.isdisjoint(out.stdout.split())
+
+
+def test_staged_code_is_used_compiled(tmp_path: Path) -> None:
+    staged = stage_runtime(tmp_path)
+    code = "import sys; sys.path.insert(0, sys.argv[1]); import plugyard_worker.main"
+    out = subprocess.run([sys.executable, "-I", "-S", "-v", "-c", code, str(staged)], capture_output=True, text=True, check=True)
+    loaded = [line for line in out.stderr.splitlines() if line.startswith("# code object from") and str(staged) in line]
+    assert loaded and all(line.rstrip("'").endswith(".pyc") for line in loaded)

@@ -16,8 +16,12 @@ from plugyard_sandbox.errors import SandboxRefused
 from plugyard_sandbox.limits import apply_rlimits
 from plugyard_sandbox.namespaces import enter_namespaces
 from plugyard_sandbox.seccomp_install import install_bpf
-from plugyard_sandbox.spec import LAYERS, SandboxSpec
+from plugyard_sandbox.spec import LAYERS
 from plugyard_sandbox.user import drop_capabilities, drop_user
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from plugyard_sandbox.spec import SandboxSpec
 
 ACTIVE = "active"
 SYSTEM_PROGRAMS = ("/usr/bin", "/bin", "/usr/local/bin")  # what a plugin declaring `subprocess` may run

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import _signal  # not `signal`: its enums would cost every worker's cold start an `enum` import
 import resource
-import signal
 
-from plugyard_sandbox.spec import Limits
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from plugyard_sandbox.spec import Limits
 
 
 def apply_rlimits(limits: Limits, subprocess: bool, *, own_user: bool = False) -> list[str]:
@@ -29,5 +31,5 @@ def apply_rlimits(limits: Limits, subprocess: bool, *, own_user: bool = False) -
             value = min(value, hard)  # without CAP_SYS_RESOURCE a hard limit can only go down
         resource.setrlimit(kind, (value, value))
     # Past RLIMIT_FSIZE the kernel sends SIGXFSZ, which would kill the worker; ignored, write() fails with EFBIG.
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    _signal.signal(_signal.SIGXFSZ, _signal.SIG_IGN)
     return sorted(wanted)

@@ -15,11 +15,14 @@ import fcntl
 import os
 import stat
 import struct
-from collections.abc import Iterable
-from dataclasses import dataclass
 
 from plugyard_sandbox._linux import CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWUSER, libc, os_error
-from plugyard_sandbox.spec import SandboxSpec
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from plugyard_sandbox.spec import SandboxSpec
 
 MS_RDONLY = 1
 MS_NOSUID = 2
@@ -159,15 +162,15 @@ def expose_to(paths: Iterable[str], uid: int, gid: int) -> list[str]:
     raise OSError(f"paths stay unreachable for uid {uid}: {', '.join(wanted)}")
 
 
-@dataclass
 class Entered:
     """What enter_namespaces achieved: each *_error is None when done, else the reason it is not."""
 
-    userns: bool = False
-    network_error: str | None = None
-    mounts_error: str | None = None
-    noexec_error: str | None = None  # None also when the plugin declares `native`
-    expose_error: str | None = None  # None also when no user is dropped
+    def __init__(self) -> None:
+        self.userns = False
+        self.network_error: str | None = None
+        self.mounts_error: str | None = None
+        self.noexec_error: str | None = None  # None also when the plugin declares `native`
+        self.expose_error: str | None = None  # None also when no user is dropped
 
 
 def needed_paths(spec: SandboxSpec) -> list[str]:

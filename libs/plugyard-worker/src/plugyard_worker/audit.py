@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
-from collections.abc import Callable
-from typing import Any
+import _thread
 
-from plugyard_sandbox.spec import SandboxSpec
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from plugyard_sandbox.spec import SandboxSpec
+
+    Report = Callable[[str, str, str], None]  # (permission, target, detail)
 
 MAX_REPORTS = 100
 # Read by ordinary libraries in passing (shared libraries, time zones, certificates, name resolution, MIME
@@ -27,8 +32,6 @@ SYSTEM_READABLE = (
 ALWAYS_WRITABLE = ("/dev/null", "/dev/stdout", "/dev/stderr")
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 _LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
-
-Report = Callable[[str, str, str], None]  # (permission, target, detail)
 
 
 def _prefixes(paths) -> tuple[str, ...]:
@@ -74,7 +77,7 @@ class AuditReporter:
         self._network_ports: set[str] = set()
         self._pid = os.getpid()
         self._seen: set[tuple[str, str]] = set()
-        self._local = threading.local()
+        self._local = _thread._local()  # threading.local, without importing threading
         self._armed = False
         self._handlers: dict[str, Callable[[tuple], None]] = {
             "open": self._open,

@@ -6,10 +6,14 @@ object, is a protocol violation: decoding raises FrameError and the stream canno
 
 from __future__ import annotations
 
-import json
 import os
 import struct
-from typing import Any
+
+from plugyard_worker.jsoncodec import dumps_ascii, loads
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_FRAME = 4 << 20
 _HEADER = struct.Struct(">I")
@@ -24,7 +28,7 @@ def encode(message: dict[str, Any]) -> bytes:
     """The frame for `message`; FrameError when it is not JSON or larger than MAX_FRAME."""
     try:
         # ASCII output: lone surrogates in plugin strings cannot make the frame undecodable.
-        body = json.dumps(message, separators=(",", ":"), allow_nan=False).encode("ascii")
+        body = dumps_ascii(message).encode("ascii")
     except (TypeError, ValueError) as exc:
         raise FrameError(f"not JSON: {exc}") from None
     if len(body) > MAX_FRAME:
@@ -32,9 +36,9 @@ def encode(message: dict[str, Any]) -> bytes:
     return _HEADER.pack(len(body)) + body
 
 
-def decode_body(body: bytes) -> dict[str, Any]:
+def decode_body(body: bytes | bytearray) -> dict[str, Any]:
     try:
-        message = json.loads(body.decode("utf-8"))
+        message = loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise FrameError(f"frame is not UTF-8 JSON: {exc}") from None
     if not isinstance(message, dict):
@@ -60,7 +64,7 @@ class FrameDecoder:
             end = HEADER_SIZE + length
             if len(self._buffer) < end:
                 break
-            body = bytes(self._buffer[HEADER_SIZE:end])
+            body = self._buffer[HEADER_SIZE:end]
             del self._buffer[:end]
             messages.append(decode_body(body))
         return messages

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import logging
 import os
 import signal
@@ -22,7 +21,7 @@ from typing import Any
 
 from plugyard_sandbox.spec import SandboxSpec
 from plugyard_worker.frames import FrameDecoder, FrameError, encode
-from plugyard_worker.runtime import BOOTSTRAP
+from plugyard_worker.runtime import BOOTSTRAP, bootstrap_path
 
 log = logging.getLogger(__name__)
 
@@ -100,11 +99,15 @@ class WorkerHandle:
             })
         except FrameError as exc:
             raise WorkerStartError(f"cannot send the start frame: {exc}") from None
+        try:
+            path = bootstrap_path(list(sys_path))
+        except ValueError as exc:
+            raise WorkerStartError(f"cannot start the worker: {exc}") from None
         cmd_read, cmd_write = os.pipe()
         evt_read, evt_write = os.pipe()
         try:
             process = await asyncio.create_subprocess_exec(
-                python, "-I", "-S", "-c", BOOTSTRAP, json.dumps(list(sys_path)), str(cmd_read), str(evt_write),
+                python, "-I", "-S", "-c", BOOTSTRAP, path, str(cmd_read), str(evt_write),
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 pass_fds=(cmd_read, evt_write), env=dict(spec.env), cwd=spec.state_dir, start_new_session=True,
             )
@@ -146,14 +149,16 @@ class WorkerHandle:
             frame = encode({"op": "call", "id": call_id, "action": action, "args": args})
         except FrameError as exc:
             raise WorkerCallError("invalid_arguments", f"{action}: arguments {exc}") from None
-        future = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
         self._pending[call_id] = future
+        # A timer on the future itself: asyncio.wait_for would wrap every call in more futures and callbacks.
+        timer = loop.call_later(timeout, _time_out, future, action, timeout)
         try:
             self._commands.write(frame)
-            return await asyncio.wait_for(future, timeout)
-        except asyncio.TimeoutError:
-            raise CallTimeout(f"{action} did not answer within {timeout:g} s") from None
+            return await future
         finally:
+            timer.cancel()
             self._pending.pop(call_id, None)
 
     async def stop(self, drain_timeout: float = 5.0) -> None:
@@ -270,6 +275,11 @@ class WorkerHandle:
             self._ready.set_exception(WorkerStartError(self._fatal or f"the worker exited with code {returncode} before it was ready"))
         self.exited.set()
         self._emit({"op": "exit", "returncode": returncode})
+
+
+def _time_out(future: asyncio.Future, action: str, timeout: float) -> None:
+    if not future.done():
+        future.set_exception(CallTimeout(f"{action} did not answer within {timeout:g} s"))
 
 
 def _text(message: dict[str, Any], key: str) -> str:

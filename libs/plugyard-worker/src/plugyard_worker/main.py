@@ -1,23 +1,29 @@
 """The worker: one plugin in one sandboxed process, serving calls from the host over two pipes.
 
-Started by the host as `python -I -S -c BOOTSTRAP <sys.path json> <cmd_fd> <evt_fd>` (see runtime.py).
+Started by the host as `python -I -S -c BOOTSTRAP <sys.path> <cmd_fd> <evt_fd>` (see runtime.py).
 Sequence: start frame → sandbox → audit hook → plugin import and setup → ready → calls until stop.
-Imports stay lean (stdlib + plugyard_sdk + plugyard_sandbox): every one is paid on each cold start.
+Imports stay lean (stdlib + plugyard_sdk + plugyard_sandbox): every one is paid on each cold start, so no
+typing, json, logging, inspect or re here or in what is imported here (check with `python -I -S -X importtime`);
+what only rare paths need is imported there.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
-from typing import Any, NoReturn
 
 from plugyard_sandbox.spec import SandboxSpec
-from plugyard_sdk import PluginError, actions_of, invoke
+from plugyard_sdk.actions import cached_actions
+from plugyard_sdk.errors import PluginError
+from plugyard_sdk.invoke import call_action, check_result
 from plugyard_worker.audit import AuditReporter
 from plugyard_worker.frames import FrameError, encode, read_frame
 from plugyard_worker.output import EventWriter, LogLines, route_output
 from plugyard_worker.pool import CallPool
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 TRACEBACK_FRAMES = 5
 
@@ -53,7 +59,8 @@ def load_plugin(entry: str, context: dict[str, Any], out: EventWriter) -> Any:
     if not module_name or not attribute:
         fatal(out, f"entry {entry!r} is not 'module:Class'")
     try:
-        target: Any = importlib.import_module(module_name)
+        __import__(module_name)
+        target: Any = sys.modules[module_name]
         for part in attribute.split("."):
             target = getattr(target, part)
     except BaseException as exc:  # a plugin module may raise anything while importing, SystemExit included
@@ -92,14 +99,25 @@ class Worker:
     def run_call(self, item: tuple[Any, str, Any]) -> None:
         call_id, action, args = item
         try:
-            reply = {"op": "result", "id": call_id, "ok": True, "result": invoke(self.plugin, action, args)}
+            result = call_action(self.plugin, action, args)
+            reply = {"op": "result", "id": call_id, "ok": True, "result": result}
         except BaseException as exc:  # SystemExit from an action must not end the call thread silently
             reply = error_reply(call_id, exc)
         try:
-            frame = encode(reply)
+            frame = encode(reply)  # the result is checked to be JSON here, not encoded twice
         except FrameError as exc:
-            frame = encode({"op": "result", "id": call_id, "ok": False, "error": {"code": "invalid_result", "message": f"{action}: {exc}"}})
+            frame = encode(error_reply(call_id, self.encode_failure(action, reply, exc)))
         self.out.send_frame(frame)
+
+    @staticmethod
+    def encode_failure(action: str, reply: dict[str, Any], exc: FrameError) -> PluginError:
+        """The SDK's InvalidResult when the result is not JSON (as invoke() words it), else the frame's own problem."""
+        if reply["ok"]:
+            try:
+                check_result(action, reply["result"])
+            except PluginError as invalid:
+                return invalid
+        return PluginError(f"{action}: {exc}", code="invalid_result")
 
     def serve(self, cmd_fd: int) -> NoReturn:
         while True:
@@ -179,7 +197,7 @@ def main() -> NoReturn:
     try:
         actions = [
             {"name": a.name, "description": a.description, "parameters": list(a.parameters), "required": list(a.required)}
-            for a in actions_of(type(plugin)).values()
+            for a in cached_actions(type(plugin)).values()
         ]
     except ValueError as exc:
         fatal(out, f"{entry}: {exc}")

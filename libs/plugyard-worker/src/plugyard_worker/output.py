@@ -3,18 +3,23 @@ plugin's log records and prints become rate-limited log frames.
 
 The real fds 1 and 2 are /dev/null (the host spawns the worker so): a plugin writing to them directly is
 harmless, and nothing the plugin prints can block on a pipe nobody reads.
+
+`logging` is routed only once something imports it (logroute.py): most plugins never log, and importing it
+would cost every worker's cold start several milliseconds.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
-import threading
+import _thread
 import time
-from typing import Any
 
 from plugyard_worker.frames import FrameError, encode, write_all
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 LINES_PER_SECOND = 200
 MAX_LINE = 4096
@@ -26,7 +31,7 @@ class EventWriter:
     def __init__(self, fd: int) -> None:
         self._fd = fd
         # Nothing done under this lock raises an audit event the reporter watches, so a report never nests in a frame.
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
 
     def send(self, message: dict[str, Any]) -> None:
         self.send_frame(encode(message))
@@ -45,7 +50,7 @@ class LogLines:
     def __init__(self, writer: EventWriter, per_second: int = LINES_PER_SECOND) -> None:
         self._writer = writer
         self._per_second = per_second
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
         self._window = time.monotonic()
         self._count = 0
         self._dropped = 0
@@ -82,18 +87,6 @@ class LogLines:
             pass
 
 
-class LogFrameHandler(logging.Handler):
-    def __init__(self, lines: LogLines) -> None:
-        super().__init__()
-        self._lines = lines
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            self._lines.emit(record.levelname, record.name, self.format(record))
-        except Exception:
-            self.handleError(record)
-
-
 class LineStream:
     """A text stream for sys.stdout/sys.stderr that turns each written line into a log frame."""
 
@@ -105,7 +98,7 @@ class LineStream:
         self._level = level
         self.name = name
         self._buffer = ""
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
 
     def write(self, text: str) -> int:
         if not isinstance(text, str):
@@ -153,13 +146,52 @@ class LineStream:
 
 
 def route_output(writer: EventWriter) -> LogLines:
-    """Send the root logger (so also "plugyard.plugin.*") and sys.stdout/sys.stderr to the host as log frames."""
+    """Send sys.stdout/sys.stderr and the root logger (so also "plugyard.plugin.*") to the host as log frames."""
     lines = LogLines(writer)
-    handler = LogFrameHandler(lines)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
     sys.stdout = LineStream(lines, "INFO", "stdout")
     sys.stderr = LineStream(lines, "WARNING", "stderr")
+    if "logging" in sys.modules:
+        from plugyard_worker.logroute import route_logging
+
+        route_logging(lines)
+    else:
+        sys.meta_path.insert(0, RouteLoggingOnImport(lines))
     return lines
+
+
+class RouteLoggingOnImport:
+    """A sys.meta_path entry that finds nothing itself: it hands `logging`, as the other finders find it, a loader
+    that routes the root logger to log frames as soon as the module has run (before anything can log)."""
+
+    def __init__(self, lines: LogLines) -> None:
+        self._lines = lines
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name != "logging":
+            return None
+        sys.meta_path.remove(self)
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            spec = find(name, path, target) if find is not None else None
+            if spec is not None and spec.loader is not None:
+                spec.loader = _LoadThenRoute(spec.loader, self._lines)
+                return spec
+        return None
+
+
+class _LoadThenRoute:
+    def __init__(self, loader: Any, lines: LogLines) -> None:
+        self._loader = loader
+        self._lines = lines
+
+    def __getattr__(self, name: str) -> Any:  # get_source, get_filename, ...: the real loader's
+        return getattr(self._loader, name)
+
+    def create_module(self, spec: Any) -> Any:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: Any) -> None:
+        self._loader.exec_module(module)
+        from plugyard_worker.logroute import route_logging
+
+        route_logging(self._lines)

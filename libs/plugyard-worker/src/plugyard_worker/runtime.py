@@ -18,8 +18,17 @@ from pathlib import Path
 
 RUNTIME_PACKAGES = ("plugyard_sdk", "plugyard_worker", "plugyard_sandbox")
 
-# Started as `python -I -S -c BOOTSTRAP <json list of sys.path dirs> <cmd_fd> <evt_fd>`.
-BOOTSTRAP = "import sys,json;sys.path[:0]=json.loads(sys.argv[1]);from plugyard_worker.main import main;main()"
+# Started as `python -I -S -c BOOTSTRAP <sys.path dirs joined by os.pathsep> <cmd_fd> <evt_fd>` (as PYTHONPATH is
+# written: json here would cost every cold start its import).
+BOOTSTRAP = "import sys,os;sys.path[:0]=sys.argv[1].split(os.pathsep);from plugyard_worker.main import main;main()"
+
+
+def bootstrap_path(dirs: list[str]) -> str:
+    """The BOOTSTRAP argument for these sys.path dirs; ValueError for a dir that cannot be written so."""
+    for directory in dirs:
+        if not directory or os.pathsep in directory:
+            raise ValueError(f"worker sys.path dir {directory!r} is empty or holds {os.pathsep!r}")
+    return os.pathsep.join(dirs)
 
 
 def _sources() -> list[tuple[str, Path]]:

@@ -98,7 +98,8 @@ def plan_worker(
     own_state_dir(state, uid, gid)
     library = [d for d in [deps_dir, *required_library_dirs(cache, list(plugin.get("requires") or []))] if d is not None]
     env = {key: os.environ[key] for key in permissions.get("env") or [] if key in os.environ}
-    env.update(HOME=str(state), TMPDIR=str(state / "tmp"), LANG="C.UTF-8", PYTHONDONTWRITEBYTECODE="1")
+    # MALLOC_ARENA_MAX: glibc reserves 64 MiB of address space per thread arena, which RLIMIT_AS would count.
+    env.update(HOME=str(state), TMPDIR=str(state / "tmp"), LANG="C.UTF-8", PYTHONDONTWRITEBYTECODE="1", MALLOC_ARENA_MAX="2")
     network = tuple(permissions.get("network") or ())
     spec = SandboxSpec(
         plugin=name, version=version, plugin_dir=str(plugin_dir), state_dir=str(state), runtime_dirs=tuple(runtime_dirs),
