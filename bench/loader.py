@@ -203,7 +203,7 @@ async def worker_cold_starts(folder: Path, root: Path, starts: int) -> list[floa
     runtime = [str(stage_runtime(cache.root)), *runtime_read_dirs()]  # staged once: later calls find it in place
     manifest = {"plugin": {"entry": "bench_echo:Plugin"}, "permissions": {}}
     plan = plan_worker(cache, name="bench-echo", version="1.0.0", plugin_dir=folder, deps_dir=None, manifest=manifest,
-                       runtime_dirs=runtime, seccomp_bpf=compile_filter(subprocess=False), egress_socket=None)
+                       runtime_dirs=runtime, seccomp_bpf=compile_filter(subprocess=False, native=False), egress_socket=None)
     times = []
     for _ in range(starts):
         started = time.perf_counter()

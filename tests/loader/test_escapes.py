@@ -108,6 +108,22 @@ class Plugin:
         return attempt(lambda: str(ctypes.CDLL(path)))
 
     @action
+    def shellcode(self) -> dict:
+        import mmap
+        results = {}
+        try:
+            mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+            results["anonymous_exec"] = "allowed"
+        except OSError as exc:
+            results["anonymous_exec"] = str(exc)
+        try:
+            os.memfd_create("code")
+            results["memfd"] = "allowed"
+        except OSError as exc:
+            results["memfd"] = str(exc)
+        return results
+
+    @action
     def ptrace(self, pid: int) -> dict:
         libc = ctypes.CDLL(None, use_errno=True)
         result = libc.ptrace(16, pid, None, None)  # PTRACE_ATTACH
@@ -229,6 +245,8 @@ async def test_native_code_ptrace_and_signals_are_blocked(escaper: Stack, tmp_pa
     native = await call(escaper, "load_native", {"path": str(copied)})
     assert native["blocked"], native  # the plugin's folder is mounted noexec without the native permission
     await violations(escaper, "native")
+    shellcode = await call(escaper, "shellcode")  # machine code copied into memory cannot be made executable either
+    assert "allowed" not in shellcode.values(), shellcode
 
     assert (await call(escaper, "ptrace", {"pid": os.getpid()}))["blocked"]
     signalled = await call(escaper, "signal_host", {"pid": os.getpid()})

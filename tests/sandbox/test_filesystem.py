@@ -123,3 +123,22 @@ attempt("state_so", lambda: ctypes.CDLL(os.path.join(spec.state_dir, "copy.so"))
     else:
         assert denied(out["plugin_so"]) and "map" in out["plugin_so"]["message"]
         assert denied(out["state_so"]) and "map" in out["state_so"]["message"]
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_new_machine_code_in_memory_only_with_native(make_spec, run_sandboxed, native) -> None:
+    from plugyard_sandbox.seccomp_filter import compile_filter
+
+    spec = make_spec(native=native, seccomp_bpf=compile_filter(subprocess=False, native=native))
+    code = """
+import mmap
+attempt("anonymous_exec", lambda: mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC) and True)
+attempt("memfd", lambda: os.memfd_create("code") >= 0)
+attempt("callback", lambda: ctypes.CFUNCTYPE(ctypes.c_int)(lambda: 7)() == 7)
+"""
+    out = run_sandboxed(spec, code)
+    assert out["layers"]["seccomp"] == "active"
+    if native:
+        assert out["anonymous_exec"] == {"ok": True} and out["memfd"] == {"ok": True} and out["callback"] == {"ok": True}
+    else:  # ctypes callbacks need executable memory from libffi: native territory too
+        assert denied(out["anonymous_exec"], 1) and denied(out["memfd"], 1) and out["callback"]["error"] == "MemoryError"

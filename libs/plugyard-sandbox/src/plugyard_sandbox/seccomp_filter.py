@@ -28,13 +28,20 @@ DENIED = (
 )
 NO_SUBPROCESS = ("execve", "execveat", "fork", "vfork")
 
+PROT_EXEC = 0x4
+MAP_ANONYMOUS = 0x20
 CLONE_THREAD = 0x00010000
 # Every CLONE_NEW* flag clone(2) accepts (CLONE_NEWTIME shares its bit with CSIGNAL there and is clone3-only).
 CLONE_NEW_FLAGS = (0x00020000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000)
 
 
-def compile_filter(*, subprocess: bool) -> str:
-    """Base64 of the BPF program; SandboxUnavailable when libseccomp is unusable here."""
+def compile_filter(*, subprocess: bool, native: bool = True) -> str:
+    """Base64 of the BPF program; SandboxUnavailable when libseccomp is unusable here.
+
+    Without `native`, no new machine code can be mapped: the plugin's files are mounted noexec (namespaces.py),
+    and here anonymous executable memory, making memory executable later, and memfd files (a file that is on no
+    noexec mount) are refused, so shellcode copied in with ctypes cannot run either.
+    """
     try:
         import pyseccomp as sc
     except Exception as exc:  # ImportError, or OSError/AttributeError when libseccomp.so.2 is missing or too old
@@ -54,6 +61,11 @@ def compile_filter(*, subprocess: bool) -> str:
             seccomp.add_rule(deny, "clone", sc.Arg(flags_arg, sc.MASKED_EQ, flag, flag))
         if not subprocess:  # threads are clone(CLONE_THREAD|...); anything else is a new process
             seccomp.add_rule(deny, "clone", sc.Arg(flags_arg, sc.MASKED_EQ, CLONE_THREAD, 0))
+        if not native:
+            seccomp.add_rule(deny, "mmap", sc.Arg(2, sc.MASKED_EQ, PROT_EXEC, PROT_EXEC), sc.Arg(3, sc.MASKED_EQ, MAP_ANONYMOUS, MAP_ANONYMOUS))
+            for name in ("mprotect", "pkey_mprotect"):
+                seccomp.add_rule(deny, name, sc.Arg(2, sc.MASKED_EQ, PROT_EXEC, PROT_EXEC))
+            seccomp.add_rule(deny, "memfd_create")
         # clone3 passes its flags in memory, out of BPF's reach: ENOSYS makes glibc fall back to clone(2).
         seccomp.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
         with tempfile.TemporaryFile() as out:

@@ -51,7 +51,7 @@ class Loader:
         self.sampler = ProcessSampler()
         self.loaded_list = LoadedList(cache.root / "loaded.json")
         self.layers: dict[str, LayerProbe] = {}
-        self._seccomp: dict[bool, str | None] = {}
+        self._seccomp: dict[tuple[bool, bool], str | None] = {}  # by (subprocess, native)
         self._proxies: dict[str, EgressProxy] = {}
         self._runtime_dirs: list[str] = []
         self.volumes = StateVolumes(cache.root / "volumes", size_mb())
@@ -201,7 +201,8 @@ class Loader:
         try:
             plan = plan_worker(
                 self.cache, name=target.name, version=target.version, plugin_dir=target.plugin_dir, deps_dir=target.deps_dir,
-                manifest=target.manifest, runtime_dirs=self._runtime_dirs, seccomp_bpf=self._seccomp_for(bool(permissions.get("subprocess"))),
+                manifest=target.manifest, runtime_dirs=self._runtime_dirs,
+                seccomp_bpf=self._seccomp_for(bool(permissions.get("subprocess")), bool(permissions.get("native"))),
                 egress_socket=egress,
             )
         except PlanError as exc:
@@ -217,14 +218,15 @@ class Loader:
             log.warning("%s %s runs WITHOUT sandbox layers: %s", target.name, target.version, "; ".join(f"{k} ({v})" for k, v in missing.items()))
         return handle
 
-    def _seccomp_for(self, subprocess: bool) -> str | None:
-        if subprocess not in self._seccomp:
+    def _seccomp_for(self, subprocess: bool, native: bool) -> str | None:
+        key = (subprocess, native)
+        if key not in self._seccomp:
             try:
-                self._seccomp[subprocess] = compile_filter(subprocess=subprocess)
+                self._seccomp[key] = compile_filter(subprocess=subprocess, native=native)
             except SandboxUnavailable as exc:
                 log.warning("SANDBOX LAYER MISSING: seccomp filter cannot be compiled: %s", exc)
-                self._seccomp[subprocess] = None
-        return self._seccomp[subprocess]
+                self._seccomp[key] = None
+        return self._seccomp[key]
 
     async def _egress_for(self, target: Target) -> str:
         """The host-side proxy that is a networked plugin's only way out of its namespace (one per plugin)."""
