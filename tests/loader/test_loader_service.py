@@ -11,6 +11,7 @@ from eth_account import Account
 from nats.errors import NoRespondersError
 
 from plugyard_core.rpc import RpcError
+from plugyard_loader import loader as loader_module, sandbox_plan
 from plugyard_schemas.loader import InstallReply, InstallRequest, LoadRequest, PluginReply, PsReply, PsRequest, ReloadRequest, UnloadRequest
 from tests.loader.conftest import HOST, Stack
 from tests.loader.support import publish_verdict, until_status, write_plugin
@@ -321,3 +322,15 @@ async def installed_and_loaded_source(stack: Stack, tmp_path: Path, name: str, s
     await publish_verdict(stack.nc, tmp_path, write_plugin(tmp_path / "src", name, source=source))
     await stack.rpc("install", InstallRequest(requirements=[name]), InstallReply)
     return await stack.rpc("load", LoadRequest(name=name), PluginReply)
+
+
+async def test_a_required_layer_that_cannot_be_applied_refuses_the_plugin(stack: Stack, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("PLUGYARD_SANDBOX_REQUIRE", "landlock,user")
+    for module in (loader_module, sandbox_plan):  # no user to drop to, as on a host that is not root
+        monkeypatch.setattr(module, "drop_ids", lambda name: (None, None))
+    await publish_verdict(stack.nc, tmp_path, write_plugin(tmp_path / "src", "greeter"))
+    await stack.rpc("install", InstallRequest(requirements=["greeter"]), InstallReply)
+    with pytest.raises(RpcError) as refused:
+        await stack.rpc("load", LoadRequest(name="greeter"), PluginReply)
+    assert "required sandbox layer" in refused.value.message and "user" in refused.value.message
+    assert (await stack.rpc("ps", PsRequest(), PsReply)).plugins == []
