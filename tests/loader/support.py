@@ -36,7 +36,7 @@ class Plugin:
     def sleep(self, seconds: float) -> dict:
         import time
         time.sleep(seconds)
-        return {"slept": seconds}
+        return {"slept": seconds, "pid": os.getpid()}
 
     @action
     def crash(self) -> dict:

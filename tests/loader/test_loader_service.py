@@ -60,7 +60,7 @@ async def test_install_load_invoke_and_ps(stack: Stack, tmp_path: Path) -> None:
 async def test_calls_run_concurrently_and_errors_are_typed(stack: Stack, tmp_path: Path) -> None:
     await installed_and_loaded(stack, tmp_path)
     replies = await asyncio.gather(*(stack.invoke("greeter", "sleep", {"seconds": 0.3}) for _ in range(20)))
-    assert all(r == {"result": {"slept": 0.3}} for r in replies)
+    assert all(r["result"]["slept"] == 0.3 for r in replies)
 
     failed = await stack.invoke("greeter", "fail")
     assert failed["error"] == {"code": "on_purpose", "message": "it failed on purpose", "details": {"why": "test"}}
@@ -334,3 +334,20 @@ async def test_a_required_layer_that_cannot_be_applied_refuses_the_plugin(stack:
         await stack.rpc("load", LoadRequest(name="greeter"), PluginReply)
     assert "required sandbox layer" in refused.value.message and "user" in refused.value.message
     assert (await stack.rpc("ps", PsRequest(), PsReply)).plugins == []
+
+
+async def test_a_reload_lets_a_long_call_finish_on_the_old_worker(stack: Stack, tmp_path: Path) -> None:
+    first = await installed_and_loaded(stack, tmp_path)
+    long_call = asyncio.create_task(stack.invoke("greeter", "sleep", {"seconds": 7}, timeout=20))
+    await asyncio.sleep(0.3)
+    reloaded = await stack.rpc("reload", ReloadRequest(name="greeter"), PluginReply, timeout=30)
+    assert reloaded.plugin.pid != first.plugin.pid
+    assert (await long_call)["result"] == {"slept": 7, "pid": first.plugin.pid}  # drained past 5 s, not killed and sent again
+    ps = await stack.rpc("ps", PsRequest(), PsReply)
+    assert ps.plugins[0].calls == 1
+
+
+async def test_installed_code_is_compiled_once_at_install(stack: Stack, tmp_path: Path) -> None:
+    await installed_and_loaded(stack, tmp_path)
+    files = stack.data_dir / "loader" / "cache" / "plugins" / "greeter" / "1.0.0" / "files"
+    assert list(files.glob("greeter/__pycache__/__init__.*.pyc")), "the plugin's modules were not compiled at install"

@@ -7,6 +7,7 @@ import asyncio
 import json
 from pathlib import Path
 
+from plugyard_cli.loader_hosts import discover_hosts
 from plugyard_core.rpc import call
 from plugyard_loader.handlers import loader_subject
 from plugyard_loader.main import build_service as build_loader
@@ -32,6 +33,7 @@ async def test_calls_spread_over_hosts_and_quarantine_stops_every_host(nats_serv
                     break
                 except Exception:
                     await asyncio.sleep(0.1)
+        assert await discover_hosts(nc) == ["host-a", "host-b"]
         release = await publish_verdict(nc, tmp_path, write_plugin(tmp_path / "src", "shared"))
         pids = {}
         for host in ("host-a", "host-b"):

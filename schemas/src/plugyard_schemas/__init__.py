@@ -4,6 +4,8 @@ from plugyard_schemas.cloudevent import SPEC_VERSION, CloudEvent
 from plugyard_schemas.ledger import MessageRejected, SqlReply, SqlRequest, VerifyReply, VerifyRequest
 from plugyard_schemas.loader import (
     ActionStats,
+    HostAnnouncement,
+    HostsRequest,
     InstallReply,
     InstallRequest,
     InstalledVersion,
@@ -111,6 +113,8 @@ __all__ = [
     "RuntimeQuarantineReply",
     "RuntimeQuarantineRequest",
     "InstallRequest",
+    "HostAnnouncement",
+    "HostsRequest",
     "InstallReply",
     "InstalledVersion",
     "LoadRequest",

@@ -84,6 +84,15 @@ class PsReply(BaseModel):
     plugins: list[PluginStatus]
 
 
+class HostsRequest(BaseModel):
+    """Sent on `plugyard.rpc.loader.hosts` with a reply inbox: every loader answers (a scatter, not one reply)."""
+
+
+class HostAnnouncement(BaseModel):
+    host: str
+    plugins: int = Field(description="Plugins loaded there")
+
+
 # --- Invocation: the body is the JSON arguments object; a `Plugyard-Timeout` header (seconds) is optional ---------
 
 

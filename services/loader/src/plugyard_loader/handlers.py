@@ -9,6 +9,8 @@ from faststream.nats import NatsRouter
 from plugyard_core.streams import rpc_subject
 from plugyard_loader.application import SERVICE
 from plugyard_schemas.loader import (
+    HostAnnouncement,
+    HostsRequest,
     InstallReply,
     InstallRequest,
     LoadRequest,
@@ -31,6 +33,11 @@ def loader_subject(host: str, verb: str) -> str:
 def build_router(loader: Loader | None) -> NatsRouter:
     router = NatsRouter()
     host = loader.host if loader is not None else "{host}"  # the bus document names the host as a parameter
+
+    @router.subscriber(rpc_subject(SERVICE, "hosts"), title="loader.hosts")
+    async def hosts(request: HostsRequest) -> HostAnnouncement:
+        """Every loader answers, so a client that gathers replies for a moment learns every host on the bus."""
+        return HostAnnouncement(host=loader.host, plugins=len(loader.runners))
 
     @router.subscriber(loader_subject(host, "install"), title="loader.install")
     async def install(request: InstallRequest) -> InstallReply:

@@ -7,6 +7,7 @@ manifest from the archive and checks the publisher's signature over the release 
 from __future__ import annotations
 
 import asyncio
+import compileall
 import hashlib
 import logging
 import os
@@ -85,7 +86,7 @@ async def install_dependencies(requirements: list[str], target: Path) -> None:
     if uv is None:
         raise InstallRefused("the plugin has PyPI dependencies but 'uv' is not installed beside the loader")
     process = await asyncio.create_subprocess_exec(
-        uv, "pip", "install", "--quiet", "--no-config", "--python", sys.executable, "--target", str(target), *requirements,
+        uv, "pip", "install", "--quiet", "--no-config", "--compile-bytecode", "--python", sys.executable, "--target", str(target), *requirements,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env={**os.environ, "UV_NO_PROGRESS": "1"},
     )
     try:
@@ -133,6 +134,8 @@ class Installer:
             (staged / "deps").mkdir()
             if info.dependencies:
                 await install_dependencies(info.dependencies, staged / "deps")
+            # Workers cannot write bytecode into their read-only folders: compile once here, not on every cold start.
+            await asyncio.to_thread(compileall.compile_dir, str(staged / "files"), quiet=1, workers=1)
             record = {
                 "name": name, "version": info.version, "cid": info.cid, "sha256": info.sha256, "status": info.status,
                 "publisher": info.publisher, "manifest": info.manifest, "dependencies": info.dependencies,

@@ -29,9 +29,9 @@ from plugyard_loader.state_volume import StateVolumes, size_mb
 from plugyard_loader.telemetry import ProcessSampler
 from plugyard_loader.violations import ViolationPolicy
 from plugyard_sandbox.egress_proxy import EgressProxy
+from plugyard_sandbox.errors import SandboxUnavailable
 from plugyard_sandbox.probe import LayerProbe, probe_layers
 from plugyard_sandbox.seccomp_filter import compile_filter
-from plugyard_sandbox.errors import SandboxUnavailable
 from plugyard_schemas.loader import InstalledVersion, PluginStatus
 from plugyard_schemas.registry import RuntimeQuarantineReply, RuntimeQuarantineRequest
 from plugyard_worker.host import WorkerHandle, WorkerStartError
@@ -58,7 +58,9 @@ class Loader:
         self._lock = asyncio.Lock()  # load / unload / reload of any plugin, one at a time
         self.nc: Client | None = None
         self.invocations: InvocationRouter | None = None
+        self.installer: Installer | None = None
         self._quarantine_sub: Subscription | None = None
+        self._background: set[asyncio.Task[None]] = set()
 
     # --- start and stop -------------------------------------------------------------------------------------------
 
@@ -75,6 +77,7 @@ class Loader:
     async def attach(self, nc: Client) -> None:
         self.nc = nc
         self.invocations = InvocationRouter(nc, self.runners)
+        self.installer = Installer(nc, self.cache, self._installed)  # one, so that its lock serializes every install
         self._quarantine_sub = await nc.subscribe(event_subject("registry", "VersionQuarantined"), cb=self._on_quarantined)
         for name, version in self.loaded_list.entries().items():
             try:
@@ -83,13 +86,15 @@ class Loader:
                 log.error("could not load %s %s again after the loader's restart: %s", name, version, exc)
 
     async def close(self) -> None:
-        for runner in list(self.runners.values()):
-            await runner.stop("the loader is stopping")
-        for proxy in self._proxies.values():
-            await proxy.close()
-        self.volumes.release_all()
-        if self._quarantine_sub is not None:
-            await self._quarantine_sub.unsubscribe()
+        try:
+            for runner in list(self.runners.values()):
+                await runner.stop("the loader is stopping")
+            for proxy in self._proxies.values():
+                await proxy.close()
+            if self._quarantine_sub is not None:
+                await self._quarantine_sub.unsubscribe()
+        finally:  # even when stopping is cut short: a volume left mounted would outlive the loader
+            self.volumes.release_all()
 
     def _bus(self) -> Client:
         if self.nc is None:
@@ -99,8 +104,9 @@ class Loader:
     # --- install --------------------------------------------------------------------------------------------------
 
     async def install(self, requirements: list[str]) -> list[InstalledVersion]:
-        installer = Installer(self._bus(), self.cache, self._installed)
-        return await installer.install(requirements)
+        if self.installer is None:
+            raise RpcError("unavailable", "the loader is not connected to NATS yet")
+        return await self.installer.install(requirements)
 
     def _installed(self, cached: CachedVersion) -> None:
         self.app.record(cached.name, "installed", version=cached.version, cid=cached.record["cid"], status=cached.record["status"])
@@ -161,7 +167,8 @@ class Loader:
             else:
                 await runner.reload(target)
         except WorkerStartError as exc:
-            raise RpcError("refused", f"{target.name} {target.version} did not start: {exc}; the previous worker keeps serving") from None
+            keeps = "; the previous worker keeps serving" if runner.current is not None else ""
+            raise RpcError("refused", f"{target.name} {target.version} did not start: {exc}{keeps}") from None
 
     def _runner(self, name: str) -> PluginRunner:
         runner = self.runners.get(name)
@@ -263,7 +270,9 @@ class Loader:
         self.app.record(target.name, "violation", version=target.version, permission=permission, target=where, detail=detail, count=count)
         log.warning("%s %s attempted %s %s (violation %d)", target.name, target.version, permission, where, count)
         if not target.dev and self.violation_policy.quarantines_at(count):
-            asyncio.get_running_loop().create_task(self._quarantine(target, count, permission, where))
+            task = asyncio.get_running_loop().create_task(self._quarantine(target, count, permission, where))
+            self._background.add(task)  # the loop keeps only a weak reference to a task
+            task.add_done_callback(self._background.discard)
 
     async def _quarantine(self, target: Target, count: int, permission: str, where: str) -> None:
         reason = f"{count} permission violations at run time on {self.host} (latest: {permission} {where})"

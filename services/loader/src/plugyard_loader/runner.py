@@ -28,6 +28,7 @@ UNKNOWN_ACTION = "<unknown>"
 # A call that timed out may still be running in the worker, holding one of its threads: after this many, the
 # worker is replaced (a reload: calls switch to a fresh worker, the stuck one is drained, then killed).
 ABANDONED_LIMIT = 8
+DRAIN_S = 5.0  # how long a retiring worker gets at least; longer while a call sent to it may still be within its timeout
 
 
 @dataclass(frozen=True)
@@ -83,12 +84,15 @@ class PluginRunner:
         self._switch = asyncio.Lock()  # one start, reload or stop at a time
         self._crashes: deque[float] = deque()
         self._restart_task: asyncio.Task[None] | None = None
+        self._watchers: set[asyncio.Task[None]] = set()
         self.restarts = 0
         self.violations = 0
         self.last_error: str | None = None
         self.stats = CallStats()
         self._action_names: frozenset[str] = frozenset()  # the serving worker's, so stats keep one entry per real action
         self._abandoned = 0  # calls of the serving worker that timed out
+        # Deadlines of the calls each worker has in flight, so a retiring worker is drained until the last of them.
+        self._deadlines: weakref.WeakKeyDictionary[WorkerHandle, dict[object, float]] = weakref.WeakKeyDictionary()
         self._recycling: asyncio.Task[None] | None = None
 
     @property
@@ -145,7 +149,9 @@ class PluginRunner:
 
     async def _spawn(self, target: Target) -> WorkerHandle:
         handle = await self._start_worker(target)
-        asyncio.get_running_loop().create_task(self._watch(handle), name=f"watch-{target.name}-{handle.pid}")
+        watcher = asyncio.get_running_loop().create_task(self._watch(handle), name=f"watch-{target.name}-{handle.pid}")
+        self._watchers.add(watcher)  # the loop keeps only a weak reference to a task
+        watcher.add_done_callback(self._watchers.discard)
         return handle
 
     def _serve(self, handle: WorkerHandle) -> None:
@@ -158,7 +164,9 @@ class PluginRunner:
 
     async def _retire(self, worker: WorkerHandle) -> None:
         self._retired.add(worker)
-        await worker.stop()
+        # Let every call it took finish within its own timeout, so that none is killed and sent again.
+        remaining = max(self._deadlines.get(worker, {}).values(), default=0.0) - time.monotonic()
+        await worker.stop(drain_timeout=max(DRAIN_S, remaining + 1.0))
 
     # --- crashes ----------------------------------------------------------------------------------------------
 
@@ -250,6 +258,9 @@ class PluginRunner:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return error_reply("timeout", f"{action} did not answer within {timeout:g} s")
+            token = object()
+            in_flight = self._deadlines.setdefault(worker, {})
+            in_flight[token] = deadline
             try:
                 return {"result": await worker.call(action, args, remaining)}
             except WorkerCallError as exc:
@@ -264,6 +275,8 @@ class PluginRunner:
                 if worker in self._retired:
                     continue  # a reload retired that worker before it took the call: the call never ran, send it to the new one
                 return error_reply("crashed", f"the {self.name} worker died during the call (it will be restarted)")
+            finally:
+                in_flight.pop(token, None)
 
     # --- status -----------------------------------------------------------------------------------------------
 

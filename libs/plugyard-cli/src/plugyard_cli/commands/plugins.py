@@ -12,8 +12,8 @@ from nats.errors import NoRespondersError, TimeoutError as NatsTimeout
 from rich.table import Table
 
 from plugyard_cli.bus import with_nats
+from plugyard_cli.loader_hosts import loader_host
 from plugyard_cli.output import EXIT_NO, EXIT_UNAVAILABLE, EXIT_USAGE, CliError, console, err_console, print_json
-from plugyard_core import settings
 from plugyard_core.rpc import call
 from plugyard_core.streams import rpc_subject
 from plugyard_schemas.loader import (
@@ -33,15 +33,14 @@ INSTALL_TIMEOUT_S = 900.0
 LOAD_TIMEOUT_S = 60.0
 TIMEOUT_HEADER = "Plugyard-Timeout"
 
-Host = Annotated[str | None, typer.Option("--host", help="The loader host (default: PLUGYARD_LOADER_HOST, else this machine's name)")]
+Host = Annotated[str | None, typer.Option("--host", help="The loader host (default: PLUGYARD_LOADER_HOST, else the only loader on the bus, else this machine's)")]
 Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
 def loader_call(host: str | None, verb: str, request: BaseModel, reply: type[BaseModel], timeout: float) -> Any:
-    subject = rpc_subject("loader", f"{host or settings.loader_host()}.{verb}")
-
     async def run(nc: Client) -> Any:
-        return await call(nc, subject, request, reply, timeout=timeout)
+        chosen = await loader_host(nc, host)
+        return await call(nc, rpc_subject("loader", f"{chosen}.{verb}"), request, reply, timeout=timeout)
 
     return with_nats(run)
 
