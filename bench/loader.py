@@ -19,7 +19,6 @@ import asyncio
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from pathlib import Path
 
 import nats
 
-from plugyard_core.embedded_nats import EmbeddedNats
+from plugyard_core.embedded_nats import EmbeddedNats, free_port
 from plugyard_core.rpc import call
 from plugyard_loader.handlers import loader_subject
 from plugyard_loader.main import build_service
@@ -57,12 +56,6 @@ license = "MIT"
 entry = "bench_echo:Plugin"
 host = ">=1.0,<2"
 '''
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def write_plugin(root: Path) -> Path:

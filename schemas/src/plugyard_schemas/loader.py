@@ -95,6 +95,8 @@ class HostAnnouncement(BaseModel):
 
 # --- Invocation: the body is the JSON arguments object; a `Plugyard-Timeout` header (seconds) is optional ---------
 
+INVOKE_TIMEOUT_HEADER = "Plugyard-Timeout"
+
 
 class InvokeError(BaseModel):
     code: str

@@ -32,6 +32,16 @@ def rpc_subject(service: str, verb: str) -> str:
     return f"plugyard.rpc.{service}.{verb}"
 
 
+def loader_subject(host: str, verb: str) -> str:
+    """One loader host's RPCs: `plugyard.rpc.loader.<host>.<verb>`."""
+    return rpc_subject("loader", f"{host}.{verb}")
+
+
+def plugin_subject(name: str, action: str = "*") -> str:
+    """Invocations of a plugin's actions, served by every host that has it loaded."""
+    return f"plugyard.rpc.plugin.{name}.{action}"
+
+
 def stream_configs() -> list[StreamConfig]:
     return [
         StreamConfig(

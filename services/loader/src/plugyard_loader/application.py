@@ -18,8 +18,10 @@ SERVICE = "loader"
 class LoaderApplication(PlugyardApplication):
     service = SERVICE
 
-    def __init__(self, *args: Any, host: str | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, env: dict[str, str] | None = None, *, host: str | None = None, **kwargs: Any) -> None:
+        # eventsourcing's aggregate cache: each event recorded (every load, reload, crash, violation) would otherwise
+        # read the plugin's whole history on this host again.
+        super().__init__({"AGGREGATE_CACHE_MAXSIZE": "1000", **(env or {})}, **kwargs)
         self.host = host or settings.loader_host()
         self._lock = threading.Lock()
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from faststream.nats import NatsRouter
 
-from plugyard_core.streams import rpc_subject
+from plugyard_core.streams import loader_subject, rpc_subject
 from plugyard_loader.application import SERVICE
 from plugyard_schemas.loader import (
     HostAnnouncement,
@@ -24,10 +24,6 @@ from plugyard_schemas.manifest import normalize_name
 
 if TYPE_CHECKING:
     from plugyard_loader.loader import Loader
-
-
-def loader_subject(host: str, verb: str) -> str:
-    return rpc_subject(SERVICE, f"{host}.{verb}")
 
 
 def build_router(loader: Loader | None) -> NatsRouter:

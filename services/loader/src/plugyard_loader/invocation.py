@@ -16,7 +16,9 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
+from plugyard_core.streams import plugin_subject
 from plugyard_loader.runner import error_reply
+from plugyard_schemas.loader import INVOKE_TIMEOUT_HEADER as TIMEOUT_HEADER
 
 if TYPE_CHECKING:
     from plugyard_loader.runner import PluginRunner
@@ -24,14 +26,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("plugyard.loader.invoke")
 
 QUEUE_GROUP = "plugyard-loaders"
-TIMEOUT_HEADER = "Plugyard-Timeout"
 DEFAULT_TIMEOUT_S = 30.0
 MAX_TIMEOUT_S = 600.0
 MAX_REPLY_BYTES = 1024 * 1024 - 4096  # NATS' default max payload, less room for headers
-
-
-def plugin_subject(name: str, action: str = "*") -> str:
-    return f"plugyard.rpc.plugin.{name}.{action}"
 
 
 def parse_timeout(msg: Msg) -> float | str:

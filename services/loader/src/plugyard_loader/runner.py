@@ -176,24 +176,27 @@ class PluginRunner:
             return
         self._serving.clear()
         self.current = None
+        self._crashed(f"the worker exited with code {handle.returncode}", handle.returncode)
+
+    def _crashed(self, reason: str, returncode: int | None = None, *, record_crash: bool = True) -> None:
+        """Count a crash in the window; open the circuit at the policy's limit, else restart after the backoff."""
         now = time.monotonic()
         self._crashes.append(now)
-        while self._crashes and now - self._crashes[0] > self.policy.window_s:
+        while now - self._crashes[0] > self.policy.window_s:
             self._crashes.popleft()
-        reason = f"the worker exited with code {handle.returncode}"
+        crashes = len(self._crashes)
         self.last_error = reason
-        if len(self._crashes) >= self.policy.max_crashes:
+        delay = None if crashes >= self.policy.max_crashes else self.policy.backoff(crashes)
+        if record_crash:
+            self._record("crashed", self.target.version, {"returncode": returncode, "reason": reason, "restarts": self.restarts, "next_start_in_s": delay})
+        if delay is None:
             self.state = "failed"
-            self._record("crashed", self.target.version, {"returncode": handle.returncode, "reason": reason, "restarts": self.restarts, "next_start_in_s": None})
             self._record("failed", self.target.version, {
-                "crashes": len(self._crashes), "window_s": self.policy.window_s,
-                "reason": f"{len(self._crashes)} crashes within {self.policy.window_s:g} s; last: {reason}",
+                "crashes": crashes, "window_s": self.policy.window_s, "reason": f"{crashes} crashes within {self.policy.window_s:g} s; last: {reason}",
             })
-            log.error("%s failed: circuit open after %d crashes", self.name, len(self._crashes))
+            log.error("%s failed: circuit open after %d crashes", self.name, crashes)
             return
-        delay = self.policy.backoff(len(self._crashes))
         self.state = "backoff"
-        self._record("crashed", self.target.version, {"returncode": handle.returncode, "reason": reason, "restarts": self.restarts, "next_start_in_s": delay})
         self._restart_task = asyncio.get_running_loop().create_task(self._restart_after(delay))
 
     async def _restart_after(self, delay: float) -> None:
@@ -205,14 +208,7 @@ class PluginRunner:
             try:
                 handle = await self._spawn(self.target)
             except WorkerStartError as exc:
-                self.last_error = str(exc)
-                # A start that fails counts as a crash: schedule the next attempt (or open the circuit).
-                self._crashes.append(time.monotonic())
-                if len(self._crashes) >= self.policy.max_crashes:
-                    self.state = "failed"
-                    self._record("failed", self.target.version, {"crashes": len(self._crashes), "window_s": self.policy.window_s, "reason": f"restart failed: {exc}"})
-                    return
-                self._restart_task = asyncio.get_running_loop().create_task(self._restart_after(self.policy.backoff(len(self._crashes))))
+                self._crashed(f"restart failed: {exc}", record_crash=False)  # a start that fails counts as a crash
                 return
             self._serve(handle)
             self._record("loaded", self.target.version, {"pid": handle.pid, "layers": handle.layers, "dev": self.target.dev})

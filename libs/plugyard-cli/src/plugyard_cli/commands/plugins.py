@@ -15,8 +15,9 @@ from plugyard_cli.bus import with_nats
 from plugyard_cli.loader_hosts import loader_host
 from plugyard_cli.output import EXIT_NO, EXIT_UNAVAILABLE, EXIT_USAGE, CliError, console, err_console, print_json
 from plugyard_core.rpc import call
-from plugyard_core.streams import rpc_subject
+from plugyard_core.streams import loader_subject, plugin_subject
 from plugyard_schemas.loader import (
+    INVOKE_TIMEOUT_HEADER,
     InstallReply,
     InstallRequest,
     LoadRequest,
@@ -31,7 +32,6 @@ from pydantic import BaseModel
 
 INSTALL_TIMEOUT_S = 900.0
 LOAD_TIMEOUT_S = 60.0
-TIMEOUT_HEADER = "Plugyard-Timeout"
 
 Host = Annotated[str | None, typer.Option("--host", help="The loader host (default: PLUGYARD_LOADER_HOST, else the only loader on the bus, else this machine's)")]
 Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -40,7 +40,7 @@ Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 def loader_call(host: str | None, verb: str, request: BaseModel, reply: type[BaseModel], timeout: float) -> Any:
     async def run(nc: Client) -> Any:
         chosen = await loader_host(nc, host)
-        return await call(nc, rpc_subject("loader", f"{chosen}.{verb}"), request, reply, timeout=timeout)
+        return await call(nc, loader_subject(chosen, verb), request, reply, timeout=timeout)
 
     return with_nats(run)
 
@@ -131,11 +131,11 @@ def invoke(
         raise CliError("--args must be a JSON object of arguments", code="invalid_request", exit_code=EXIT_USAGE)
     if not 0 < timeout <= 600:
         raise CliError("--timeout must be above 0 and at most 600 seconds", code="invalid_request", exit_code=EXIT_USAGE)
-    subject = f"plugyard.rpc.plugin.{name}.{action}"
+    subject = plugin_subject(name, action)
 
     async def run(nc: Client) -> dict[str, Any]:
         try:
-            msg = await nc.request(subject, json.dumps(arguments).encode(), timeout=timeout + 5, headers={TIMEOUT_HEADER: repr(timeout)})
+            msg = await nc.request(subject, json.dumps(arguments).encode(), timeout=timeout + 5, headers={INVOKE_TIMEOUT_HEADER: repr(timeout)})
         except NoRespondersError:
             raise CliError(f"{name} is not loaded on any host (plugyard load {name})", code="not_loaded", exit_code=EXIT_UNAVAILABLE) from None
         except NatsTimeout:
