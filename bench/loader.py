@@ -5,7 +5,8 @@
 - invoke round trip through NATS, the loader and the worker's pipe beside a bare nats-py request/reply to an
   echo responder on the same server, and beside an in-process call of the same action (aim: p50 under 2x bare
   NATS request/reply);
-- reload switch time: a `reload` RPC (new worker started and checked, calls switched, old one drained).
+- reload switch time: a `reload` RPC (new worker started and checked, calls switched, old one drained);
+- the loader's one-off costs: probing the kernel's sandbox layers, compiling a seccomp filter.
 
 The plugin is loaded as a local folder (`plugyard dev`'s path), so no registry is needed.
 
@@ -162,6 +163,7 @@ async def measure(calls: int, starts: int) -> dict:
                 cold_ms += await worker_cold_starts(folder, root, max(starts // ROUNDS, 1))
                 bare_ms_all.append(bare_interpreter_ms(max(starts // ROUNDS, 1)))
             bare_ms = statistics.median(bare_ms_all)
+            probe_ms, compile_ms = host_setup_ms(10)
         finally:
             await nc.close()
             stop.set()
@@ -179,9 +181,27 @@ async def measure(calls: int, starts: int) -> dict:
         "invoke_ms_p99": round(percentile(invoke_ms, 0.99), 3),
         "invoke_ratio_p50": round(statistics.median(invoke_ms) / statistics.median(bare_rr_ms), 2),
         "in_process_call_ms_p50": round(statistics.median(local_ms), 4),
+        "probe_layers_ms": round(probe_ms, 2),
+        "seccomp_compile_ms": round(compile_ms, 2),
         "calls": calls,
         "starts": starts,
     }
+
+
+def host_setup_ms(runs: int) -> tuple[float, float]:
+    """The loader's own one-off costs: probing the kernel's layers (at start) and compiling a seccomp filter."""
+    from plugyard_sandbox.probe import probe_layers
+    from plugyard_sandbox.seccomp_filter import compile_filter
+
+    probes, compiles = [], []
+    for _ in range(runs):
+        started = time.perf_counter()
+        probe_layers()
+        probes.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        compile_filter(subprocess=False, native=False)
+        compiles.append((time.perf_counter() - started) * 1000)
+    return statistics.median(probes), statistics.median(compiles)
 
 
 async def worker_cold_starts(folder: Path, root: Path, starts: int) -> list[float]:
@@ -223,6 +243,8 @@ def main() -> int:
     print(f"invoke p50:  {result['invoke_ms_p50']:.3f} ms  vs  bare NATS request/reply {result['bare_request_reply_ms_p50']:.3f} ms"
           f"  = {result['invoke_ratio_p50']:.2f}x (aim < 2x); p99 {result['invoke_ms_p99']:.3f} ms; in-process call {result['in_process_call_ms_p50']:.4f} ms")
     print(f"reload:      {result['reload_switch_ms_p50']:.1f} ms p50 per reload RPC (start + check + switch + drain)")
+    print(f"host setup:  probing the layers {result['probe_layers_ms']:.1f} ms (once at start), compiling a seccomp filter "
+          f"{result['seccomp_compile_ms']:.1f} ms (once per subprocess/native pair)")
     return 0
 
 
