@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import Application
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Notification, Tracking, TrackingRecorder
 from eventsourcing.utils import resolve_topic
 from nats.aio.client import Client
@@ -34,6 +34,7 @@ from nats.js import JetStreamContext
 from plugyard_core import settings
 from plugyard_core.connection import connect_until_stopped
 from plugyard_core.eventstore import PlugyardApplication, application_env, check_service_name
+from plugyard_core.json_limits import check_json_limits
 from plugyard_core.streams import EVENTS_STREAM, ensure_streams, event_source, event_subject, event_type
 
 log = logging.getLogger("plugyard.outbox")
@@ -42,6 +43,9 @@ MSG_ID_HEADER = "Nats-Msg-Id"
 PIPELINE_BYTES = 1024 * 1024  # half nats-py's default 2 MiB pending buffer
 # Attributes of an eventsourcing event that travel elsewhere in the envelope, or are Python-internal.
 ENVELOPE_FIELDS = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
+# What an application's cloudevent_subject raises for an event it was not written for: it would raise it again
+# on every attempt.
+RULE_DOES_NOT_FIT = (AttributeError, LookupError, TypeError, ValueError, AggregateNotFoundError)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,6 +95,7 @@ class CloudEventEncoder:
         )
         self._subject_of = app.cloudevent_subject if overridden else None
         self._names: dict[type, tuple[str, str]] = {}  # event class -> (CloudEvents type, NATS subject)
+        self._unnamed: set[type] = set()  # event classes the application's subject rule failed on
 
     def envelope(self, event: Any) -> dict[str, Any]:
         names = self._names.get(type(event))
@@ -99,7 +104,7 @@ class CloudEventEncoder:
             names = self._names[type(event)] = (event_type(self.service, name), event_subject(self.service, name))
         aggregate_id = str(event.originator_id)
         version = event.originator_version
-        subject = self._subject_of(event) if self._subject_of else aggregate_id
+        subject = self._subject(event, aggregate_id)
         envelope: dict[str, Any] = {
             "specversion": "1.0",
             "id": f"{aggregate_id}:{version}",
@@ -114,6 +119,25 @@ class CloudEventEncoder:
         if subject is not None:
             envelope["subject"] = subject
         return envelope
+
+    def _subject(self, event: Any, aggregate_id: str) -> str | None:
+        if self._subject_of is None:
+            return aggregate_id
+        try:
+            subject = self._subject_of(event)
+        except RULE_DOES_NOT_FIT as exc:
+            # A service's rule is written for its own aggregates, but an application also records events it did
+            # not design (the library's MessageRejected, whatever a later version adds). Every recorded event must
+            # be published, or the relay stops at it forever; one the rule cannot name is about its aggregate.
+            # Other failures (the database, where a rule reads it) are retried like any failure of the relay.
+            if type(event) not in self._unnamed:
+                self._unnamed.add(type(event))
+                log.warning(
+                    "outbox %s: %s.cloudevent_subject failed on %s (%s: %s); its subject is the aggregate id",
+                    self.service, type(self.app).__name__, type(event).__qualname__, type(exc).__name__, exc,
+                )
+            return aggregate_id
+        return None if subject is None else str(subject)
 
     def message(self, notification: Notification) -> OutboxMessage:
         event = self.app.mapper.to_domain_event(notification)
@@ -138,6 +162,7 @@ def _describe_failed_ack(msg: Msg) -> str:
     if status:
         return f"status {status} {(msg.headers or {}).get('Description', '')}".strip()
     try:
+        check_json_limits(msg.data)  # a JsonLimitExceeded is a ValueError: the excerpt below describes it
         return str(json.loads(msg.data)["error"].get("description", msg.data[:200]))
     except (ValueError, KeyError, TypeError, AttributeError):
         return msg.data[:200].decode(errors="replace")
