@@ -9,6 +9,7 @@ from nats.aio.client import Client
 from nats.errors import NoRespondersError, TimeoutError as NatsTimeout
 from pydantic import BaseModel, ValidationError
 
+from plugyard_core.json_limits import REPLY_MAX_DEPTH, JsonLimitExceeded, check_json_limits
 from plugyard_schemas.rpc import ErrorBody, ErrorCode, ErrorReply
 
 ReplyT = TypeVar("ReplyT", bound=BaseModel)
@@ -41,6 +42,11 @@ def describe_validation_error(error: ValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def summarize_validation_error(error: ValidationError, limit: int = 5) -> str:
+    """The first few wrong fields of any document (not only a request), each with what was wrong."""
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in error.errors()[:limit])
+
+
 def error_reply(code: ErrorCode, message: str) -> dict:
     return ErrorReply(error=ErrorBody(code=code, message=message)).model_dump()
 
@@ -56,10 +62,24 @@ async def call(
     except NatsTimeout:
         raise ServiceUnavailable(f"no reply on {subject} within {timeout:g} s") from None
     try:
+        check_json_limits(message.data, max_depth=REPLY_MAX_DEPTH)
+    except JsonLimitExceeded as exc:
+        raise RpcError("internal", f"the reply on {subject} is refused: {exc}") from None
+    try:
         body = json.loads(message.data)
     except ValueError:
         raise RpcError("internal", f"the reply on {subject} is not JSON") from None
+    # A reply comes from whoever answers on the subject: one that is not what was asked for is an error naming
+    # the subject, never a traceback.
     if isinstance(body, dict) and "error" in body:
-        error = ErrorReply.model_validate(body).error
+        try:
+            error = ErrorReply.model_validate(body).error
+        except ValidationError as exc:
+            problems = summarize_validation_error(exc)
+            raise RpcError("internal", f"the error reply on {subject} is malformed: {problems}") from None
         raise RpcError(error.code, error.message)
-    return reply_type.model_validate(body)
+    try:
+        return reply_type.model_validate(body)
+    except ValidationError as exc:
+        problems = summarize_validation_error(exc)
+        raise RpcError("internal", f"the reply on {subject} is not a valid {reply_type.__name__}: {problems}") from None

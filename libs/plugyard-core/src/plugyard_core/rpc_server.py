@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from faststream import ExceptionMiddleware
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from faststream import BaseMiddleware, ExceptionMiddleware, StreamMessage
 from pydantic import ValidationError
 
+from plugyard_core.json_limits import JsonLimitExceeded, check_json_limits
 from plugyard_core.rpc import RpcError, describe_validation_error, error_reply
 
 
@@ -25,3 +29,25 @@ def exception_middleware() -> ExceptionMiddleware:
         return error_reply("internal", f"{type(exc).__name__}: {exc}")
 
     return middleware
+
+
+class JsonLimitsMiddleware(BaseMiddleware):
+    """Checks a request's raw body against the JSON size and depth limits before FastStream decodes it.
+
+    FastStream decodes the body (json.loads, then pydantic) inside `call_next`; a body nested 100,000 deep would
+    exhaust the stack there. Raised here, the RpcError becomes an `invalid_request` reply in the exception
+    middleware, which must therefore come before this one in the broker's list (the first is the outermost).
+    """
+
+    async def consume_scope(self, call_next: Callable[[StreamMessage[Any]], Awaitable[Any]], msg: StreamMessage[Any]) -> Any:
+        if isinstance(msg.body, (bytes, bytearray, memoryview)):
+            try:
+                check_json_limits(msg.body)
+            except JsonLimitExceeded as exc:
+                raise RpcError("invalid_request", f"the request body is refused: {exc}") from None
+        return await call_next(msg)
+
+
+def rpc_middlewares() -> list:
+    """The broker middlewares of every service, outermost first."""
+    return [exception_middleware(), JsonLimitsMiddleware]

@@ -16,7 +16,7 @@ from faststream.nats import NatsBroker, NatsRouter
 from nats.aio.client import Client
 
 from plugyard_core.connection import connect_until_stopped
-from plugyard_core.rpc_server import exception_middleware
+from plugyard_core.rpc_server import rpc_middlewares
 from plugyard_core.streams import ensure_streams, rpc_subject
 from plugyard_schemas.rpc import HealthReply, HealthRequest
 
@@ -52,7 +52,7 @@ async def ensure_streams_until_stopped(nc: Client, stop: asyncio.Event, max_back
 
 
 def make_broker(url: str, name: str) -> NatsBroker:
-    return NatsBroker(url, middlewares=[exception_middleware()], name=name, logger=None, connect_timeout=2.0)
+    return NatsBroker(url, middlewares=rpc_middlewares(), name=name, logger=None, connect_timeout=2.0)
 
 
 def health_router(service: str, details: HealthDetails, started: float) -> NatsRouter:

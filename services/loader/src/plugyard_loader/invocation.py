@@ -16,6 +16,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
+from plugyard_core.json_limits import JsonLimitExceeded, check_json_limits
 from plugyard_core.streams import plugin_subject
 from plugyard_loader.runner import error_reply
 from plugyard_schemas.loader import INVOKE_TIMEOUT_HEADER as TIMEOUT_HEADER
@@ -47,6 +48,10 @@ def parse_timeout(msg: Msg) -> float | str:
 def parse_args(data: bytes) -> dict[str, Any] | str:
     if not data.strip():
         return {}
+    try:
+        check_json_limits(data)
+    except JsonLimitExceeded as exc:
+        return f"the request body is refused: {exc}"
     try:
         args = json.loads(data)
     except ValueError as exc:
