@@ -14,6 +14,8 @@ from pydantic import ValidationError
 
 from plugyard_core.consumer import Delivered, Rejected
 from plugyard_core.eventstore import PlugyardApplication
+from plugyard_core.json_limits import JsonLimitExceeded, check_json_limits
+from plugyard_core.rpc import summarize_validation_error
 from plugyard_core.streams import MAX_MESSAGE_BYTES
 from plugyard_schemas.cloudevent import CloudEvent
 
@@ -52,15 +54,12 @@ class RejectedMessage(Aggregate):
         self.raw_excerpt = raw_excerpt
 
 
-def _validation_summary(error: ValidationError) -> str:
-    parts = [f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in error.errors()[:5]]
-    return "; ".join(parts)
-
-
 def parse_cloudevent(data: bytes, max_bytes: int = MAX_MESSAGE_BYTES) -> CloudEvent:
     """The message body as a CloudEvent, or Reject naming what is wrong with it."""
-    if len(data) > max_bytes:
-        raise Reject(f"message of {len(data)} bytes exceeds the {max_bytes}-byte limit")
+    try:
+        check_json_limits(data, max_bytes=max_bytes)
+    except JsonLimitExceeded as exc:
+        raise Reject(str(exc)) from None
     try:
         obj = json.loads(data)
     except ValueError as exc:  # UnicodeDecodeError is a ValueError too
@@ -70,7 +69,7 @@ def parse_cloudevent(data: bytes, max_bytes: int = MAX_MESSAGE_BYTES) -> CloudEv
     try:
         return CloudEvent.model_validate(obj)
     except ValidationError as exc:
-        raise Reject(f"not a CloudEvent: {_validation_summary(exc)}") from None
+        raise Reject(f"not a CloudEvent: {summarize_validation_error(exc)}") from None
 
 
 class EventSourcedTracker:
@@ -112,7 +111,7 @@ class EventSourcedTracker:
             except Reject as exc:
                 reason = exc.reason
             except ValidationError as exc:
-                reason = f"invalid data: {_validation_summary(exc)}"
+                reason = f"invalid data: {summarize_validation_error(exc)}"
             else:
                 continue
             aggregates.append(self._rejected_message(delivered, reason))
