@@ -16,9 +16,14 @@ Name = Field(min_length=1, max_length=100)
 
 
 class PublishRequest(BaseModel):
-    cid: str = Field(pattern=r"^b[a-z2-7]{8,128}$", description="CID of the archive already put in the object store")
+    cid: str = Field(pattern=r"^b[a-z2-7]{8,128}$", description="CID of the archive")
     publisher: str = Address
     signature: str = Signature
+    upload: str | None = Field(
+        default=None, pattern=r"^upload-[0-9a-f]{32}$",
+        description="Key of the archive staged in the PLUGYARD_UPLOADS bucket; the registry checks it against `cid` and stores it. "
+        "Without it the archive must already be in the registry's store (republishing the same content).",
+    )
 
 
 class PublishReply(BaseModel):

@@ -16,7 +16,8 @@ from nats.aio.client import Client
 
 from plugyard_artifacts.atomic import write_atomically
 from plugyard_artifacts.cid import cid_of
-from plugyard_core.artifact_store import ArtifactMissing, ArtifactTooLarge, get_artifact
+from plugyard_cli.output import EXIT_NO, CliError
+from plugyard_core.artifact_store import ArtifactMismatch, ArtifactMissing, ArtifactTooLarge, get_verified_artifact
 from plugyard_core.rpc import call
 from plugyard_core.streams import rpc_subject
 from plugyard_schemas.registry import ExportEntry, ExportIndex, ExportReply, ExportRequest
@@ -78,17 +79,19 @@ async def write_export(
             exported.append(entry)
         else:
             try:
-                data = await get_artifact(js, entry.cid)
+                data = await get_verified_artifact(js, entry.cid)
+            except ArtifactMismatch as exc:  # never exported, and not quietly left out either: the store was tampered with
+                raise CliError(
+                    f"export stopped, the index is not written: {entry.name} {entry.version}: {exc} "
+                    "(a publish of the right archive repairs the entry)", code="refused", exit_code=EXIT_NO,
+                ) from None
             except (ArtifactMissing, ArtifactTooLarge) as exc:
                 summary.missing.append(f"{entry.name} {entry.version}: {exc}")
                 done_one(entry)
                 continue
-            if cid_of(data) != entry.cid:
-                summary.missing.append(f"{entry.name} {entry.version}: the object store holds other bytes under {entry.cid}")
-            else:
-                write_atomically(target, data)
-                summary.written += 1
-                exported.append(entry)
+            write_atomically(target, data)
+            summary.written += 1
+            exported.append(entry)
         done_one(entry)
     index = ExportIndex(exported_at=datetime.now(UTC), entries=exported)
     write_atomically(directory / INDEX_NAME, (index.model_dump_json(indent=2) + "\n").encode())

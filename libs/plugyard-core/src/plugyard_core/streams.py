@@ -6,6 +6,8 @@ from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
+from plugyard_core.artifact_store import ensure_buckets
+
 EVENTS_STREAM = "PLUGYARD_EVENTS"
 EVENTS_SUBJECTS = "plugyard.evt.>"
 TELEMETRY_STREAM = "PLUGYARD_TELEMETRY"
@@ -72,3 +74,4 @@ async def ensure_streams(js: JetStreamContext) -> None:
             await js.add_stream(config)
         else:
             await js.update_stream(config)
+    await ensure_buckets(js)

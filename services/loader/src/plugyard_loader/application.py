@@ -35,6 +35,10 @@ class LoaderApplication(PlugyardApplication):
             getattr(plugin, what)(name=name, host=self.host, **fields)
             self.save(plugin)
 
+    def install_refused(self, name: str, version: str, reason: str) -> None:
+        """A version that was not installed because its archive is not what it claims to be (no worker ever ran)."""
+        self.record(name, "failed", version=version, crashes=0, window_s=0.0, reason=reason)
+
     def violations(self, name: str, version: str) -> int:
         try:
             plugin: HostedPlugin = self.repository.get(hosted_id(self.host, name))

@@ -1,7 +1,8 @@
 """`install`: resolve through the registry, fetch each archive by CID, verify it again, unpack it into the cache.
 
 The loader trusts nothing the registry says about the bytes: it recomputes the CID and sha256, reads the
-manifest from the archive and checks the publisher's signature over the release statement itself.
+manifest from the archive and checks the publisher's signature over the release statement itself. Bytes in the
+object store that are not their CID's content are refused and recorded (`PluginFailed`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from nats.aio.client import Client
 from plugyard_artifacts.release import ReleaseRefused, inspect_archive
 from plugyard_artifacts.signing import ReleaseStatement, SignatureRefused, verify
 from plugyard_artifacts.unpack import UnsafeArchive, safe_unpack
-from plugyard_core.artifact_store import ArtifactMissing, ArtifactTooLarge, get_artifact
+from plugyard_core.artifact_store import ArtifactError, ArtifactMismatch, get_verified_artifact
 from plugyard_core.rpc import RpcError, call
 from plugyard_core.streams import rpc_subject
 from plugyard_loader.cache import CachedVersion, PluginCache
@@ -100,10 +101,14 @@ async def install_dependencies(requirements: list[str], target: Path) -> None:
 
 
 class Installer:
-    def __init__(self, nc: Client, cache: PluginCache, on_installed: Callable[[CachedVersion], None]) -> None:
+    def __init__(
+        self, nc: Client, cache: PluginCache, on_installed: Callable[[CachedVersion], None],
+        on_refused: Callable[[str, str, str], None] = lambda name, version, reason: None,
+    ) -> None:
         self.nc = nc
         self.cache = cache
         self.on_installed = on_installed
+        self.on_refused = on_refused  # (name, version, reason): archives that are not their CID's content
         self._lock = asyncio.Lock()  # one install at a time: two installs of one version must not race in the cache
 
     async def install(self, requirements: list[str]) -> list[InstalledVersion]:
@@ -121,8 +126,12 @@ class Installer:
         if cached is not None and cached.record.get("cid") == info.cid:
             return self._reply(cached, info, newly=False)
         try:
-            data = await get_artifact(self.nc.jetstream(), info.cid)
-        except (ArtifactMissing, ArtifactTooLarge) as exc:
+            data = await get_verified_artifact(self.nc.jetstream(), info.cid)
+        except ArtifactMismatch as exc:
+            log.error("ARCHIVE MISMATCH, %s %s not installed: %s", name, info.version, exc)
+            self.on_refused(name, info.version, f"install refused: {exc}")
+            raise InstallRefused(f"{name} {info.version}: {exc}") from None
+        except ArtifactError as exc:
             raise InstallRefused(f"{name} {info.version}: {exc}") from None
         verify_release(name, info, data)
         staged = self.cache.staging_dir(name, info.version)

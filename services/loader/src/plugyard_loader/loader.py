@@ -77,7 +77,7 @@ class Loader:
     async def attach(self, nc: Client) -> None:
         self.nc = nc
         self.invocations = InvocationRouter(nc, self.runners)
-        self.installer = Installer(nc, self.cache, self._installed)  # one, so that its lock serializes every install
+        self.installer = Installer(nc, self.cache, self._installed, self.app.install_refused)  # one, so that its lock serializes every install
         self._quarantine_sub = await nc.subscribe(event_subject("registry", "VersionQuarantined"), cb=self._on_quarantined)
         for name, version in self.loaded_list.entries().items():
             try:

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
 from faststream.nats import NatsRouter
 from nats.aio.client import Client
+from nats.js import JetStreamContext
 
 from plugyard_artifacts.signing import SignatureRefused
-from plugyard_core.artifact_store import ArtifactMissing, ArtifactTooLarge, get_artifact
+from plugyard_core.artifact_store import ArtifactError, ArtifactMismatch, discard_upload, get_verified_artifact, put_artifact, take_upload
 from plugyard_core.rpc import RpcError
 from plugyard_core.streams import rpc_subject
 from plugyard_registry.application import RegistryApplication
 from plugyard_registry.domain import RegistryRefusal
 from plugyard_registry.export import export_page
-from plugyard_registry.release import ReleaseRefused, read_release
+from plugyard_registry.release import Release, ReleaseRefused, read_release
 from plugyard_registry.resolver import (
     InvalidRequirement,
     NoInstallableVersion,
@@ -56,6 +58,7 @@ from plugyard_schemas.registry import (
 
 SERVICE = "registry"
 T = TypeVar("T")
+log = logging.getLogger("plugyard.registry")
 
 
 @dataclass
@@ -96,12 +99,8 @@ def build_router(ctx: RegistryContext) -> NatsRouter:
 
     @router.subscriber(rpc_subject(SERVICE, "publish"), title="registry.publish")
     async def publish(request: PublishRequest) -> PublishReply:
-        """Record a signed version whose archive is already in the object store under its CID."""
-        try:
-            data = await get_artifact(ctx.nc.jetstream(), request.cid)
-        except (ArtifactMissing, ArtifactTooLarge) as exc:
-            raise RpcError("invalid_request", str(exc)) from None
-        release = await refusals_as_errors(asyncio.to_thread(read_release, data, request.cid))
+        """Record a signed version whose archive, staged under `upload` (else already stored), is checked against its CID."""
+        release = await stored_release(ctx.nc.jetstream(), request)
         plugin, created = await ctx.command(lambda: ctx.app.publish(release, request.publisher, request.signature))
         record = plugin.versions[release.version]
         return PublishReply(name=plugin.name, version=release.version, cid=release.cid, status=record["status"], created=created, owners=plugin.owners)
@@ -190,6 +189,26 @@ def build_router(ctx: RegistryContext) -> NatsRouter:
         return await ctx.command(lambda: export_page(ctx.app.catalog, request.offset, request.limit))
 
     return router
+
+
+async def stored_release(js: JetStreamContext, request: PublishRequest) -> Release:
+    """The publish's archive, checked against its CID and in the store under it (before the version is recorded, so
+    that whoever reacts to the version finds it)."""
+    try:
+        if request.upload is None:
+            data = await get_verified_artifact(js, request.cid)
+            return await refusals_as_errors(asyncio.to_thread(read_release, data, request.cid))
+        try:
+            data = await take_upload(js, request.upload, request.cid)
+            release = await refusals_as_errors(asyncio.to_thread(read_release, data, request.cid))
+            await put_artifact(js, request.cid, data)
+            return release
+        finally:
+            await discard_upload(js, request.upload)
+    except ArtifactError as exc:
+        if isinstance(exc, ArtifactMismatch) and request.upload is None:
+            log.error("BAD ARTIFACT ENTRY: %s (a publish of the right bytes with an upload repairs it)", exc)
+        raise RpcError("invalid_request", str(exc)) from None
 
 
 def hit_fields(hit: Any) -> dict[str, Any]:

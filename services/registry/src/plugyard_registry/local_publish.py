@@ -1,9 +1,11 @@
-"""Publishing from inside the registry (discovery sources): the archive into the object store, then the same
-`RegistryApplication.publish` the RPC calls, through the context's command lock."""
+"""Publishing from inside the registry (discovery sources): the archive into the object store (checked against its
+CID, written once, as for the publish RPC), then the same `RegistryApplication.publish` the RPC calls, through the
+context's command lock."""
 
 from __future__ import annotations
 
-from plugyard_core.artifact_store import put_artifact
+from plugyard_core.artifact_store import ArtifactError, put_artifact
+from plugyard_core.rpc import RpcError
 from plugyard_registry.catalog import Catalog
 from plugyard_registry.domain import RegistryRefusal
 from plugyard_registry.handlers import RegistryContext
@@ -32,6 +34,9 @@ async def publish_release(ctx: RegistryContext, release: Release, publisher: str
 
     Refusals arrive as `RpcError` with the application's code (`conflict`, `refused`, `invalid_request`).
     """
-    await put_artifact(ctx.nc.jetstream(), release.cid, release.data)
+    try:  # the same write the publish RPC makes: checked against the CID, once
+        await put_artifact(ctx.nc.jetstream(), release.cid, release.data)
+    except ArtifactError as exc:
+        raise RpcError("invalid_request", str(exc)) from None
     _, created = await ctx.command(lambda: ctx.app.publish(release, publisher, signature))
     return created

@@ -21,7 +21,7 @@ from nats.aio.client import Client
 from pydantic import ValidationError
 
 from plugyard_artifacts.keys import normalize_address
-from plugyard_core.artifact_store import MAX_ARCHIVE_BYTES
+from plugyard_core.artifact_store import max_artifact_bytes
 from plugyard_core.rpc import RpcError, describe_validation_error
 from plugyard_registry.handlers import RegistryContext
 from plugyard_registry.import_check import ImportRefused, verified_release
@@ -152,7 +152,7 @@ class ExportSourcePoller:
             raise ImportRefused(state)
         if entry.yanked:
             raise ImportRefused(f"yanked there ({entry.yank_reason or 'no reason given'}); a yank carries no signature to check, so it is not imported")
-        fetched = await asyncio.to_thread(fetch, urljoin(self.source.url, f"archives/{entry.cid}.tar.gz"), limit=MAX_ARCHIVE_BYTES)
+        fetched = await asyncio.to_thread(fetch, urljoin(self.source.url, f"archives/{entry.cid}.tar.gz"), limit=max_artifact_bytes())
         release, publisher = await asyncio.to_thread(verified_release, entry, fetched.body or b"")
         try:
             created = await publish_release(self.ctx, release, publisher, entry.signature)

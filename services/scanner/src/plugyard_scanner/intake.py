@@ -1,4 +1,4 @@
-"""The consumer of `VersionPublished`: fetch the archive by CID, analyse it, record `ScanCompleted`.
+"""The consumer of `VersionPublished`: fetch the archive by CID (checked against it), analyse it, record `ScanCompleted`.
 
 The scan happens inside the tracked transaction's batch, so the scan record and the stream position are
 saved together: a crash before the save scans the version again, never twice on record.
@@ -13,12 +13,12 @@ from typing import Any
 
 from nats.js import JetStreamContext
 
-from plugyard_core.artifact_store import ArtifactMissing, ArtifactTooLarge, get_artifact
+from plugyard_core.artifact_store import ArtifactMismatch, ArtifactMissing, ArtifactTooLarge, get_verified_artifact
 from plugyard_core.consumer import Delivered
 from plugyard_core.tracking_es import Reject
 from plugyard_scanner.application import ScannerApplication
 from plugyard_scanner.domain import ScanRecord
-from plugyard_scanner.scanning import ScanSettings, missing_archive_report, scan_archive
+from plugyard_scanner.scanning import ScanSettings, mismatched_archive_report, missing_archive_report, scan_archive
 from plugyard_schemas.cloudevent import CloudEvent
 from plugyard_schemas.registry_events import VersionPublished
 
@@ -31,10 +31,10 @@ Fetch = Callable[[str], bytes]
 
 
 def fetcher(js: JetStreamContext, loop: asyncio.AbstractEventLoop) -> Fetch:
-    """Fetch an archive from a worker thread through the service's event loop."""
+    """Fetch an archive, checked against its CID, from a worker thread through the service's event loop."""
 
     def fetch(cid: str) -> bytes:
-        return asyncio.run_coroutine_threadsafe(get_artifact(js, cid), loop).result(FETCH_TIMEOUT_S)
+        return asyncio.run_coroutine_threadsafe(get_verified_artifact(js, cid), loop).result(FETCH_TIMEOUT_S)
 
     return fetch
 
@@ -42,6 +42,9 @@ def fetcher(js: JetStreamContext, loop: asyncio.AbstractEventLoop) -> Fetch:
 def archive_report(fetch: Fetch, cid: str, context: Any, settings: ScanSettings) -> dict[str, Any]:
     try:
         data = fetch(cid)
+    except ArtifactMismatch as exc:  # not the version's content: never scanned, and recorded as a quarantine
+        log.error("ARCHIVE MISMATCH, not scanned: %s", exc)
+        return mismatched_archive_report(str(exc), settings)
     except (ArtifactMissing, ArtifactTooLarge) as exc:
         return missing_archive_report(str(exc), settings)
     return scan_archive(data, context, settings)

@@ -51,3 +51,11 @@ def scan_archive(data: bytes, context: ScanContext, settings: ScanSettings) -> d
 def missing_archive_report(detail: str, settings: ScanSettings) -> dict[str, Any]:
     """Fail closed when the archive cannot be had: a SCAN-ARCHIVE finding under the policy."""
     return failed_report(parse_policy(settings.policy_text, settings.policy_source), detail, "SCAN-ARCHIVE").as_json()
+
+
+def mismatched_archive_report(detail: str, settings: ScanSettings) -> dict[str, Any]:
+    """The store's bytes are not the version's content: a SCAN-ARCHIVE finding that quarantines whatever the policy
+    says of the rule, since what was published was never judged (and a bad entry must not read as cleared)."""
+    policy = parse_policy(settings.policy_text, settings.policy_source)
+    quarantining = policy.model_copy(update={"rules": {**policy.rules, "SCAN-ARCHIVE": "quarantine"}})
+    return failed_report(quarantining, f"not scanned: {detail}", "SCAN-ARCHIVE").as_json()

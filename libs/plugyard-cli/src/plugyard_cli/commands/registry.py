@@ -12,10 +12,10 @@ from rich.table import Table
 
 from plugyard_artifacts.signing import DeprecateStatement, OwnerAddStatement, ReleaseStatement, YankStatement, sign
 from plugyard_cli.bus import with_nats
-from plugyard_cli.output import EXIT_USAGE, CliError, console, print_json
+from plugyard_cli.output import EXIT_UNAVAILABLE, EXIT_USAGE, CliError, console, print_json
 from plugyard_cli.release_file import local_release
 from plugyard_cli.signing_key import load_signing_key
-from plugyard_core.artifact_store import put_artifact
+from plugyard_core.artifact_store import ArtifactMissing, ArtifactTooLarge, check_size, stage_upload
 from plugyard_core.rpc import call
 from plugyard_core.streams import rpc_subject
 from plugyard_schemas.registry import (
@@ -64,16 +64,24 @@ def publish(
     key: KeyOption,
     as_json: JsonFlag = False,
 ) -> None:
-    """Sign and publish a version: the archive goes to the object store by CID, the registry records it as pending scan."""
+    """Sign and publish a version: the archive is staged for the registry, which checks it against its CID and stores it;
+    the version is recorded as pending scan."""
     release = local_release(path)
+    try:
+        check_size(release.size, f"{path} ({release.name} {release.version})")
+    except (ArtifactTooLarge, ValueError) as exc:
+        raise usage(str(exc)) from None
     account = load_signing_key(key)
     statement = ReleaseStatement(name=release.name, version=release.version, cid=release.cid, manifest_sha256=release.manifest_sha256)
     signature = sign(statement, account)
 
     async def send(nc: Client) -> PublishReply:
         with console.status(f"uploading {release.cid} ({release.size} bytes)…", spinner="dots"):
-            await put_artifact(nc.jetstream(), release.cid, release.data)
-        request = PublishRequest(cid=release.cid, publisher=account.address, signature=signature)
+            try:
+                upload = await stage_upload(nc.jetstream(), release.data)
+            except ArtifactMissing as exc:  # no uploads bucket: the stack is not set up
+                raise CliError(str(exc), code="unavailable", exit_code=EXIT_UNAVAILABLE) from None
+        request = PublishRequest(cid=release.cid, publisher=account.address, signature=signature, upload=upload)
         return await call(nc, rpc("publish"), request, PublishReply, timeout=PUBLISH_TIMEOUT_S)
 
     reply = with_nats(send)
