@@ -1,6 +1,7 @@
 """Scan verdicts in the registry: the rules of `Plugin.judge` (no NATS), then the scanner's `ScanCompleted` events and
 admin overrides against a real nats-server: statuses with their reasons, quarantined versions refused by resolve,
-poison messages rejected while the registry keeps serving, overrides that stick, and replays that record nothing."""
+poison messages rejected while the registry keeps serving, overrides that stick, and replays that record nothing.
+Replayed signed statements across restarts: test_signed_replay.py."""
 
 from __future__ import annotations
 
@@ -269,8 +270,10 @@ async def test_an_admin_override_sticks_against_later_scans(registry, nc, tmp_pa
     quarantined = await set_verdict(nc, boss, "overridden", "1.0.0", "quarantined", "the host changed hands")
     assert quarantined.changed and (await info(nc, "overridden")).status == "quarantined"
     recorded = stored_kinds(data_dir, *VERDICT_EVENTS)
+    # The confirmation changed no status but is recorded with its statement, so that it cannot be replayed later.
     assert [(type(e).__name__, e.override, e.by) for e in recorded] == [
-        ("VersionQuarantined", False, "scanner"), ("VersionCleared", True, boss.address), ("VersionQuarantined", True, boss.address),
+        ("VersionQuarantined", False, "scanner"), ("VersionCleared", True, boss.address), ("VersionCleared", True, boss.address),
+        ("VersionQuarantined", True, boss.address),
     ]
 
 
@@ -288,11 +291,13 @@ async def test_verdicts_from_others_stale_or_replayed_are_refused(registry, nc, 
 
     first = verdict_of("guarded", "1.0.0", "cleared", "ok")
     assert (await send_verdict(nc, boss, first)).changed
-    assert not (await send_verdict(nc, boss, first)).changed  # a retry changes nothing
+    with pytest.raises(RpcError) as retried:  # a signed statement is taken once, even when it would change nothing
+        await send_verdict(nc, boss, first)
+    assert retried.value.code == "refused" and "already used at" in retried.value.message
     await set_verdict(nc, boss, "guarded", "1.0.0", "quarantined", "not ok after all")
     with pytest.raises(RpcError) as replayed:
         await send_verdict(nc, boss, first)
-    assert replayed.value.code == "refused" and "already applied" in replayed.value.message
+    assert replayed.value.code == "refused" and "already used at" in replayed.value.message
     assert (await info(nc, "guarded")).status == "quarantined"
     assert (await call(nc, rpc("health"), HealthRequest(), HealthReply)).healthy
 

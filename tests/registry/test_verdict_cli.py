@@ -67,7 +67,8 @@ async def test_verdict_from_the_command_line(registry, nc, tmp_path, keys, boss)
 
     code, out, err = await cli(registry, "info", "cli-judged")
     assert code == 0, err
-    assert f"1.0.0: quarantined by registry admin {boss.address}: exfiltrates tokens" in out
+    # The confirmation changed no status, but it is on record (so that it cannot be replayed) with its reason.
+    assert f"1.0.0: quarantined by registry admin {boss.address}: again" in out
 
     code, out, err = await cli(registry, "verdict", "cli-judged==2.0.0", "--clear", "--reason", "fine", "--key", str(keys["boss"]), "--json")
     assert code == 1 and json.loads(out)["error"]["code"] == "not_found"

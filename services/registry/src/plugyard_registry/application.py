@@ -3,6 +3,7 @@ and the queries its read models answer."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
@@ -24,9 +25,9 @@ from plugyard_artifacts.signing import (
     verify,
 )
 from plugyard_core.eventstore import PlugyardApplication
-from plugyard_registry.admins import ADMINS_ENV, ReplayGuard
+from plugyard_registry.admins import ADMINS_ENV
 from plugyard_registry.catalog import Catalog
-from plugyard_registry.domain import LOADER_PREFIX, SCANNER, Plugin, RegistryRefusal, plugin_id
+from plugyard_registry.domain import LOADER_PREFIX, SCANNER, Plugin, RegistryRefusal, SignedUse, plugin_id
 from plugyard_registry.release import Release
 
 log = logging.getLogger("plugyard.registry")
@@ -38,6 +39,20 @@ def dev_allow_pending() -> bool:
     return os.environ.get("PLUGYARD_DEV_ALLOW_PENDING", "").strip().lower() in {"1", "true", "yes"}
 
 
+def signed_use(statement: YankStatement | DeprecateStatement | OwnerAddStatement | VerdictStatement) -> SignedUse:
+    """What the event a signed statement produces records of it, so that the plugin refuses the same statement again.
+
+    Why in the plugin's own events rather than a guard in memory: a registry restarted inside a statement's freshness
+    window (`verify`'s max_age) would otherwise take a captured one again. The digest of the signed text identifies the
+    statement (signatures are not unique: v may be written two ways), and the wire format needs no nonce.
+    """
+    return {
+        "sha256": hashlib.sha256(statement.message_text().encode()).hexdigest(),
+        "issued_at": statement.issued_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "used_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
 class RegistryApplication(PlugyardApplication):
     service = SERVICE
 
@@ -47,7 +62,6 @@ class RegistryApplication(PlugyardApplication):
         # whoever changes or reads them holds this lock.
         self.write_lock = threading.RLock()
         self.admins = admins
-        self._verdict_replays = ReplayGuard()
         self.allow_pending = dev_allow_pending()
         self.catalog = Catalog(allow_pending=self.allow_pending)
         self.catalog.rebuild(self)
@@ -105,7 +119,7 @@ class RegistryApplication(PlugyardApplication):
         plugin = self._existing(name)
         statement = YankStatement(name=name, version=version, reason=reason, issued_at=issued_at)
         signer = verify(statement, signature, set(plugin.owners))
-        changed = plugin.yank(version=version, reason=reason, by=signer)
+        changed = plugin.yank(version=version, reason=reason, by=signer, signed_statement=signed_use(statement))
         self._save_or_conflict(plugin, name)
         return changed
 
@@ -113,7 +127,7 @@ class RegistryApplication(PlugyardApplication):
         plugin = self._existing(name)
         statement = DeprecateStatement(name=name, successor=successor, reason=reason, issued_at=issued_at)
         signer = verify(statement, signature, set(plugin.owners))
-        changed = plugin.deprecate(successor=successor, reason=reason, by=signer)
+        changed = plugin.deprecate(successor=successor, reason=reason, by=signer, signed_statement=signed_use(statement))
         self._save_or_conflict(plugin, name)
         return changed
 
@@ -121,7 +135,7 @@ class RegistryApplication(PlugyardApplication):
         plugin = self._existing(name)
         statement = OwnerAddStatement(name=name, address=address, issued_at=issued_at)
         signer = verify(statement, signature, set(plugin.owners))
-        changed = plugin.add_owner(address=statement.address, by=signer)
+        changed = plugin.add_owner(address=statement.address, by=signer, signed_statement=signed_use(statement))
         self._save_or_conflict(plugin, name)
         return plugin, changed
 
@@ -147,15 +161,11 @@ class RegistryApplication(PlugyardApplication):
         record = plugin.versions.get(version)
         if record is None:
             raise RegistryRefusal("not_found", f"{plugin.name} has no version {version}")
-        text = statement.message_text()
         changed = plugin.judge(
             version=version, cid=record["cid"], verdict=verdict, reason=reason, findings=record.get("findings") or [], by=signer,
-            override=True, scan_no=None,
+            override=True, scan_no=None, signed_statement=signed_use(statement),
         )
-        if changed and self._verdict_replays.seen(text):
-            raise RegistryRefusal("refused", "this signed verdict was already applied and has been changed since: sign a new one to apply it again")
         self._save_or_conflict(plugin, statement.name)
-        self._verdict_replays.remember(text, statement.issued_at)
         return plugin, changed, signer
 
     def quarantine_at_runtime(self, name: str, version: str, reason: str, host: str) -> tuple[Plugin, bool]:

@@ -5,6 +5,14 @@ event store's optimistic concurrency lets only one of them claim it.
 
 A version's status starts `pending` and moves when it is judged (`Plugin.judge`): by the scanner, or by a registry
 admin whose override stands until another admin changes it.
+
+Signed statements (an owner's yank, deprecation or owner change, an admin's verdict) are accepted once. The event a
+statement produces carries `signed_statement` (the digest of its text, when it was issued and when it was used), so
+the aggregate, rebuilt from its events, knows every statement it has taken even after a restart, and refuses one
+presented again: a captured signature cannot be replayed to move the state back while it is still fresh. A verdict or
+deprecation that changes nothing is recorded all the same, since a later change could make it take effect again; a
+yank of a yanked version or an owner-add of an owner is not (nothing un-yanks or removes an owner), and repeating one
+is answered as a no-op.
 """
 
 from __future__ import annotations
@@ -20,6 +28,8 @@ VERDICTS = ("cleared", "warned", "quarantined")
 MAX_FINDINGS = 20  # in the event and the version record; the scanner keeps them all
 MAX_REASON_CHARS = 500
 SCANNER = "scanner"
+# What an event records of the signed statement behind it: {"sha256": digest of its text, "issued_at", "used_at"}.
+SignedUse = dict[str, str]
 
 
 class RegistryRefusal(ValueError):
@@ -46,6 +56,20 @@ class Plugin(Aggregate):
         self.owners: list[str] = [owner]
         self.versions: dict[str, dict[str, Any]] = {}
         self.deprecated: dict[str, Any] | None = None
+        self.used_statements: dict[str, str] = {}  # sha256 of a signed statement's text -> when it was used
+
+    def require_unused(self, signed_statement: SignedUse | None) -> None:
+        if signed_statement is None:
+            return
+        used_at = self.used_statements.get(signed_statement["sha256"])
+        if used_at is not None:
+            raise RegistryRefusal(
+                "refused", f"this signed statement was already used at {used_at}: a signed statement is accepted once; sign a new one"
+            )
+
+    def _remember(self, signed_statement: SignedUse | None) -> None:
+        if signed_statement is not None:
+            self.used_statements[signed_statement["sha256"]] = signed_statement["used_at"]
 
     def require_owner(self, address: str, action: str) -> None:
         if address not in self.owners:
@@ -84,14 +108,16 @@ class Plugin(Aggregate):
 
     def judge(
         self, *, version: str, cid: str, verdict: str, reason: str, findings: list[dict[str, Any]], by: str, override: bool,
-        scan_no: int | None,
+        scan_no: int | None, signed_statement: SignedUse | None = None,
     ) -> bool:
-        """Record a verdict on `version` (VersionCleared, VersionWarned or VersionQuarantined); False when nothing changes.
+        """Record a verdict on `version` (VersionCleared, VersionWarned or VersionQuarantined); False when the status does not change.
 
         A scanner verdict (`override=False`) is recorded only when it changes the status, and never over an admin's
-        override: that stands until another override replaces it. An override is recorded when it changes the status
-        or when it confirms a status the scanner set, which makes that status stick. Replaying a verdict therefore
-        records nothing. The scanner's verdicts are taken in the order they come (the bus keeps its per-version order).
+        override: that stands until another override replaces it. An unsigned override (a loader's runtime quarantine) is
+        recorded when it changes the status or when it confirms a status the scanner set, which makes that status stick.
+        A signed override (an admin's, with `signed_statement`) is always recorded, even when it only repeats the status
+        in force: an unrecorded statement could be replayed after a later verdict and set its status again. The scanner's
+        verdicts are taken in the order they come (the bus keeps its per-version order).
         """
         if verdict not in VERDICTS:
             raise RegistryRefusal("invalid_request", f"{verdict!r} is not a verdict: {', '.join(VERDICTS)}")
@@ -100,20 +126,26 @@ class Plugin(Aggregate):
             raise RegistryRefusal("not_found", f"{self.name} has no version {version}")
         if record["cid"] != cid:
             raise RegistryRefusal("conflict", f"{self.name} {version} is {record['cid']}, not {cid}: the verdict is for other content")
+        self.require_unused(signed_statement)
         overridden = record.get("verdict_override", False)
+        settled = overridden and record["status"] == verdict
         if override:
-            if overridden and record["status"] == verdict:
+            if settled and signed_statement is None:
                 return False
         elif overridden or record["status"] == verdict:
             return False
         record_event = {"cleared": self._version_cleared, "warned": self._version_warned, "quarantined": self._version_quarantined}[verdict]
         record_event(
             name=self.name, version=version, cid=cid, reason=one_line(reason, MAX_REASON_CHARS), findings=list(findings[:MAX_FINDINGS]),
-            by=by, override=override, scan_no=scan_no,
+            by=by, override=override, scan_no=scan_no, signed_statement=signed_statement,
         )
-        return True
+        return not settled
 
-    def _verdict(self, status: str, version: str, reason: str, findings: list[dict[str, Any]], by: str, override: bool, scan_no: int | None) -> None:
+    def _verdict(
+        self, status: str, version: str, reason: str, findings: list[dict[str, Any]], by: str, override: bool, scan_no: int | None,
+        signed_statement: SignedUse | None,
+    ) -> None:
+        self._remember(signed_statement)
         self.versions[version].update(
             status=status, status_reason=status_reason(status, by, override, reason), findings=findings, verdict_override=override, scan_no=scan_no,
         )
@@ -121,57 +153,72 @@ class Plugin(Aggregate):
     @event("VersionCleared")
     def _version_cleared(
         self, name: str, version: str, cid: str, reason: str, findings: list[dict[str, Any]], by: str, override: bool, scan_no: int | None,
+        signed_statement: SignedUse | None = None,
     ) -> None:
-        self._verdict("cleared", version, reason, findings, by, override, scan_no)
+        self._verdict("cleared", version, reason, findings, by, override, scan_no, signed_statement)
 
     @event("VersionWarned")
     def _version_warned(
         self, name: str, version: str, cid: str, reason: str, findings: list[dict[str, Any]], by: str, override: bool, scan_no: int | None,
+        signed_statement: SignedUse | None = None,
     ) -> None:
-        self._verdict("warned", version, reason, findings, by, override, scan_no)
+        self._verdict("warned", version, reason, findings, by, override, scan_no, signed_statement)
 
     @event("VersionQuarantined")
     def _version_quarantined(
         self, name: str, version: str, cid: str, reason: str, findings: list[dict[str, Any]], by: str, override: bool, scan_no: int | None,
+        signed_statement: SignedUse | None = None,
     ) -> None:
-        self._verdict("quarantined", version, reason, findings, by, override, scan_no)
+        self._verdict("quarantined", version, reason, findings, by, override, scan_no, signed_statement)
 
-    def yank(self, *, version: str, reason: str, by: str) -> bool:
+    def yank(self, *, version: str, reason: str, by: str, signed_statement: SignedUse | None = None) -> bool:
         self.require_owner(by, "yank")
         if version not in self.versions:
             raise RegistryRefusal("not_found", f"{self.name} has no version {version}")
+        self.require_unused(signed_statement)
+        # Nothing un-yanks, so a yank of a yanked version can never take effect later: it need not be recorded.
         if self.versions[version]["yanked"]:
             return False
-        self._version_yanked(name=self.name, version=version, reason=reason, by=by)
+        self._version_yanked(name=self.name, version=version, reason=reason, by=by, signed_statement=signed_statement)
         return True
 
     @event("VersionYanked")
-    def _version_yanked(self, name: str, version: str, reason: str, by: str) -> None:
+    def _version_yanked(self, name: str, version: str, reason: str, by: str, signed_statement: SignedUse | None = None) -> None:
+        self._remember(signed_statement)
         self.versions[version].update(yanked=True, yank_reason=reason)
 
-    def deprecate(self, *, successor: str | None, reason: str, by: str) -> bool:
+    def deprecate(self, *, successor: str | None, reason: str, by: str, signed_statement: SignedUse | None = None) -> bool:
+        """Record a deprecation; False when it repeats the one in force (still recorded when signed, like a verdict:
+        a later deprecation naming another successor must not be undone by replaying this one)."""
         self.require_owner(by, "deprecate")
         if successor == self.name:
             raise RegistryRefusal("invalid_request", f"{self.name} cannot be its own successor")
+        self.require_unused(signed_statement)
         wanted = {"successor": successor, "reason": reason}
-        if self.deprecated == wanted:
+        repeated = self.deprecated == wanted
+        if repeated and signed_statement is None:
             return False
-        self._plugin_deprecated(name=self.name, successor=successor, reason=reason, by=by)
-        return True
+        self._plugin_deprecated(name=self.name, successor=successor, reason=reason, by=by, signed_statement=signed_statement)
+        return not repeated
 
     @event("PluginDeprecated")
-    def _plugin_deprecated(self, name: str, successor: str | None, reason: str, by: str) -> None:
+    def _plugin_deprecated(self, name: str, successor: str | None, reason: str, by: str, signed_statement: SignedUse | None = None) -> None:
+        self._remember(signed_statement)
         self.deprecated = {"successor": successor, "reason": reason}
 
-    def add_owner(self, *, address: str, by: str) -> bool:
+    def add_owner(self, *, address: str, by: str, signed_statement: SignedUse | None = None) -> bool:
         self.require_owner(by, "add owners to")
+        self.require_unused(signed_statement)
+        # Nothing removes an owner yet, so adding a current owner can never take effect later: it need not be recorded.
+        # When owner removal comes, record these too (as verdicts are), or a replayed add undoes a removal.
         if address in self.owners:
             return False
-        self._owner_added(name=self.name, address=address, by=by)
+        self._owner_added(name=self.name, address=address, by=by, signed_statement=signed_statement)
         return True
 
     @event("OwnerAdded")
-    def _owner_added(self, name: str, address: str, by: str) -> None:
+    def _owner_added(self, name: str, address: str, by: str, signed_statement: SignedUse | None = None) -> None:
+        self._remember(signed_statement)
         self.owners.append(address)
 
 
