@@ -17,7 +17,7 @@ RUN uv sync --frozen --no-dev --all-packages --no-install-workspace
 COPY . .
 RUN uv sync --frozen --no-dev --all-packages --no-editable
 
-RUN useradd --system --create-home --uid 10001 plugyard && mkdir /data && chown plugyard /data
+RUN useradd --system --create-home --uid 10001 plugyard && mkdir /data /bus && chown plugyard /data /bus
 USER plugyard
 ENV PATH=/app/.venv/bin:$PATH \
     PLUGYARD_DATA_DIR=/data

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from plugyard_core.connection import connect
+from plugyard_core.connection import NatsRefused, connect
+from plugyard_core.streams import missing_streams
 from plugyard_core.embedded_nats import free_port
 from plugyard_core.services import SERVICES as PLATFORM_SERVICES
 
@@ -75,13 +76,16 @@ def test_each_service_has_a_container_running_it(compose, name):
     assert {dep: spec["condition"] for dep, spec in service["depends_on"].items()} == {
         "nats": "service_healthy",
         "postgres": "service_healthy",
+        "bus-init": "service_completed_successfully",
     }
+    assert env["PLUGYARD_NATS_CREDS"] == f"/bus/creds/{name}.nk"
+    assert "bus-creds:/bus:ro" in service["volumes"]
     assert service["healthcheck"]["test"] == ["CMD", "plugyard", "status", "--json"]
 
 
 def test_every_build_uses_the_one_dockerfile_and_builds_only_services(compose):
     builds = {name: spec["build"] for name, spec in compose["services"].items() if "build" in spec}
-    assert sorted(builds) == sorted(SERVICES)
+    assert sorted(builds) == sorted([*SERVICES, "bus", "bus-init"])
     for name, build in builds.items():
         context, dockerfile = (build, "Dockerfile") if isinstance(build, str) else (build.get("context", "."), build.get("dockerfile", "Dockerfile"))
         assert (ROOT / context).resolve() == ROOT and dockerfile == "Dockerfile", name
@@ -100,9 +104,23 @@ def test_nats_runs_jetstream_with_every_write_synced(compose, tmp_path):
     assert jetstream and re.search(r"^\s*sync_interval:\s*always\s*$", jetstream[1], re.M), config
     store_dir = re.search(r"^\s*store_dir:\s*(\S+)\s*$", jetstream[1], re.M)
     assert store_dir and named_volume_at(nats, compose, store_dir[1]), "the JetStream store is not on a named volume"
-    (tmp_path / "nats.conf").write_text(config)
-    check = subprocess.run([str(ROOT / ".venv/bin/nats-server"), "-t", "-c", str(tmp_path / "nats.conf")], capture_output=True, text=True)
+    # The same layout as in the containers: the config in one folder, the bus volume's authorization beside it.
+    include = re.search(r"^include (\S+)$", config, re.M)
+    assert include, "the nats config does not include the bus's authorization block"
+    (tmp_path / "tmp").mkdir()
+    (tmp_path / "tmp" / "nats.conf").write_text(config.replace(store_dir[1], str(tmp_path / "js")))
+    bus = compose["services"]["bus"]["command"]
+    subprocess.run([str(ROOT / ".venv/bin/plugyard"), *bus[:2], "--data-dir", str(tmp_path / "bus"), "--out", str((tmp_path / "tmp" / include[1]).resolve())], check=True, capture_output=True)
+    check = subprocess.run([str(ROOT / ".venv/bin/nats-server"), "-t", "-c", str(tmp_path / "tmp" / "nats.conf")], capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
+
+
+def test_the_bus_containers_write_credentials_then_create_streams_as_admin(compose):
+    bus, init = compose["services"]["bus"], compose["services"]["bus-init"]
+    assert bus["command"] == ["bus", "config", "--data-dir", "/bus", "--out", "/bus/nats-auth.conf"]
+    assert "bus-creds:/bus" in bus["volumes"]
+    assert compose["services"]["nats"]["depends_on"] == {"bus": {"condition": "service_completed_successfully"}}
+    assert init["command"] == ["bus", "init"] and init["environment"]["PLUGYARD_NATS_CREDS"] == "/bus/creds/admin.nk"
 
 
 def test_postgres_is_16_with_a_healthcheck_and_a_volume(compose):
@@ -196,15 +214,18 @@ def argv(command: str | list[str]) -> list[str]:
 
 def test_tiltfile_runs_setup_then_nats_then_each_service():
     resources = evaluate_tiltfile({})
-    assert sorted(resources) == sorted(["setup", "nats", *SERVICES])
+    assert sorted(resources) == sorted(["setup", "nats", "bus-init", *SERVICES])
     assert resources["setup"]["cmd"] == "make setup"
     assert resources["nats"]["resource_deps"] == ["setup"]
+    assert resources["bus-init"]["resource_deps"] == ["nats"]
+    assert resources["bus-init"]["env"]["PLUGYARD_NATS_CREDS"].endswith("/creds/admin.nk")
     assert resources["nats"]["readiness_probe"]["tcp_socket"]["port"] == 4222
     for name in SERVICES:
         service = resources[name]
         assert service["serve_cmd"] == f".venv/bin/plugyard service {name}"
-        assert set(service["resource_deps"]) == {"setup", "nats"}
+        assert set(service["resource_deps"]) == {"setup", "nats", "bus-init"}
         assert service["serve_env"]["PLUGYARD_NATS_URL"] == "nats://127.0.0.1:4222"
+        assert service["serve_env"]["PLUGYARD_NATS_CREDS"] == f".plugyard/creds/{name}.nk"
         assert f"services/{name}/src" in service["deps"]
         for dep in service["deps"]:
             assert (ROOT / dep).is_dir(), f"{name} watches {dep}, which does not exist"
@@ -236,7 +257,7 @@ def test_tiltfile_setup_and_services_start():
         assert result.returncode == 0, result.stderr
 
 
-def test_tiltfile_nats_starts_jetstream_syncing_every_write(tmp_path):
+def test_tiltfile_nats_starts_jetstream_syncing_every_write_with_authentication_on(tmp_path):
     port = free_port()
     resources = evaluate_tiltfile({"PLUGYARD_DATA_DIR": str(tmp_path), "PLUGYARD_NATS_PORT": str(port)})
     nats = resources["nats"]
@@ -256,14 +277,19 @@ def test_tiltfile_nats_starts_jetstream_syncing_every_write(tmp_path):
                 assert time.monotonic() < deadline, f"nats-server did not listen on {port}"
                 time.sleep(0.05)
 
-        async def jetstream_account() -> None:
-            nc = await connect("test-tiltfile", url, reconnect=False)
+        init = resources["bus-init"]
+        subprocess.run(argv(init["cmd"]), cwd=ROOT, check=True, timeout=60, env={**os.environ, **init["env"]})
+
+        async def streams_as_a_service_and_anonymous() -> None:
+            with pytest.raises(NatsRefused):
+                await connect("test-tiltfile", url, identity="nobody", reconnect=False, data_directory=tmp_path)
+            nc = await connect("test-tiltfile", url, identity=SERVICES[0], reconnect=False, data_directory=tmp_path)
             try:
-                await nc.jetstream().account_info()
+                assert await missing_streams(nc.jetstream()) == []
             finally:
                 await nc.close()
 
-        asyncio.run(jetstream_account())
+        asyncio.run(streams_as_a_service_and_anonymous())
         assert (tmp_path / "nats" / "jetstream").is_dir()
     finally:
         server.terminate()

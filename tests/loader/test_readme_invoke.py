@@ -1,4 +1,4 @@
-"""The README's plain-NATS invocation snippet, run as written (its URL swapped) against a loader running textkit."""
+"""The README's plain-NATS invocation snippet, run as written (its data directory swapped) against a loader running textkit."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import re
 import sys
 from pathlib import Path
 
+from plugyard_core.bus_identities import CLIENT, ensure_identity
 from plugyard_core.rpc import call
+from plugyard_core.settings import NATS_URL_FILE
 from plugyard_loader.handlers import loader_subject
 from plugyard_schemas.loader import LoadRequest, PluginReply
 from tests.loader.conftest import HOST, Stack
@@ -26,7 +28,10 @@ async def test_readme_snippet_invokes_a_plugin_with_plain_nats(stack: Stack, nat
     folder = ROOT / "examples" / "plugins" / "textkit"
     await call(stack.nc, loader_subject(HOST, "load"), LoadRequest(name="plugyard-textkit", path=str(folder)), PluginReply, timeout=60)
     script = tmp_path / "caller.py"
-    script.write_text(invoke_snippet().replace('url="nats://127.0.0.1:4222"', f'url="{nats_server.url}"'))
+    data = tmp_path / "data"  # what `plugyard up` leaves there: the URL and the client's seed
+    ensure_identity(CLIENT, data)
+    (data / NATS_URL_FILE).write_text(nats_server.url + "\n")
+    script.write_text(invoke_snippet().replace('data=".plugyard"', f'data="{data}"'))
     process = await asyncio.create_subprocess_exec(sys.executable, str(script), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 0, err.decode()

@@ -25,7 +25,8 @@ class Stack:
     log: Path
 
     def env(self) -> dict[str, str]:
-        return {**os.environ, "PLUGYARD_NATS_URL": self.url}
+        # The data dir is where every command finds this stack's client credentials (creds/client.nk).
+        return {**os.environ, "PLUGYARD_NATS_URL": self.url, "PLUGYARD_DATA_DIR": str(self.data_dir)}
 
     def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
         return subprocess.run([PLUGYARD, *args], env=self.env(), capture_output=True, text=True, timeout=timeout)

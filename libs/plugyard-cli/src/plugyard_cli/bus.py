@@ -10,6 +10,7 @@ from nats.aio.client import Client
 
 from plugyard_cli.output import EXIT_NO, EXIT_UNAVAILABLE, EXIT_USAGE, CliError
 from plugyard_core import settings
+from plugyard_core.bus_identities import CLIENT
 from plugyard_core.connection import NatsUnreachable, connect
 from plugyard_core.rpc import RpcError, ServiceUnavailable
 
@@ -18,11 +19,11 @@ T = TypeVar("T")
 _EXIT_FOR_CODE = {"invalid_request": EXIT_USAGE, "unavailable": EXIT_UNAVAILABLE}
 
 
-def with_nats(job: Callable[[Client], Awaitable[T]], *, data_dir: str | None = None) -> T:
+def with_nats(job: Callable[[Client], Awaitable[T]], *, data_dir: str | None = None, identity: str = CLIENT) -> T:
     async def runner() -> T:
         url = settings.nats_url(data_dir)
         try:
-            nc = await connect("plugyard-cli", url, reconnect=False)
+            nc = await connect("plugyard-cli", url, identity=identity, reconnect=False, data_directory=data_dir)
         except NatsUnreachable as exc:
             raise CliError(f"{exc} (is the stack up? set PLUGYARD_NATS_URL or run 'plugyard up')", code="unavailable", exit_code=EXIT_UNAVAILABLE) from None
         try:

@@ -37,6 +37,7 @@ class ServiceState:
 class StackStatus:
     nats_url: str
     nats_ok: bool
+    nats_error: str | None = None
     streams: list[StreamState] = field(default_factory=list)
     services: list[ServiceState] = field(default_factory=list)
 

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from plugyard_cli.commands import audit, authoring, dev, events, keys, plugins, registry, registry_admin, rescan, scan, stack, verdict
+from plugyard_cli.commands import audit, authoring, bus, dev, events, keys, plugins, registry, registry_admin, rescan, scan, stack, verdict
 import logging
 
 from plugyard_cli.output import EXIT_INTERNAL, EXIT_USAGE, CliError, report_error
@@ -21,6 +21,7 @@ app = typer.Typer(
 app.command("up")(stack.up)
 app.command("status")(stack.status)
 app.command("service")(stack.service)
+app.add_typer(bus.app, name="bus")
 app.add_typer(events.app, name="events")
 app.add_typer(audit.app, name="audit")
 app.add_typer(keys.app, name="keys")

@@ -11,10 +11,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from plugyard_core.bus_identities import ADMIN, CREDS_ENV, seed_path
 from plugyard_core.connection import NatsUnreachable, connect
 from plugyard_core.embedded_nats import EmbeddedNats
 from plugyard_core.services import service_module
 from plugyard_core.settings import NATS_URL_FILE
+from plugyard_core.streams import ensure_streams_until_stopped
 from plugyard_cli.health import service_state
 
 BACKOFF_START_S = 0.5
@@ -54,10 +56,12 @@ class Supervisor:
     say: callable = print
     children: list[Child] = field(default_factory=list)
 
-    def child_env(self) -> dict[str, str]:
+    def child_env(self, name: str) -> dict[str, str]:
         env = dict(os.environ)
         env["PLUGYARD_NATS_URL"] = self.nats_url
         env["PLUGYARD_DATA_DIR"] = str(self.data_dir.resolve())
+        # Each service speaks only as itself, whatever credentials the shell that ran `plugyard up` names.
+        env[CREDS_ENV] = str(seed_path(name, self.data_dir).resolve())
         env.setdefault("PYTHONUNBUFFERED", "1")
         return env
 
@@ -65,14 +69,14 @@ class Supervisor:
         logs = self.data_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         for name in self.services:
-            child = Child(name, [sys.executable, "-m", service_module(name)], self.child_env(), logs / f"{name}.log")
+            child = Child(name, [sys.executable, "-m", service_module(name)], self.child_env(name), logs / f"{name}.log")
             child.start()
             self.children.append(child)
 
     async def wait_ready(self, stop: asyncio.Event) -> bool:
         deadline = time.monotonic() + READY_TIMEOUT_S
         pending = set(self.services)
-        nc = await connect("plugyard-up", self.nats_url)
+        nc = await connect("plugyard-up", self.nats_url, identity=ADMIN, data_directory=self.data_dir)
         try:
             while pending and not stop.is_set() and time.monotonic() < deadline:
                 for name in sorted(pending):
@@ -134,11 +138,15 @@ class Supervisor:
                 self.say(f"nats-server (JetStream, sync always) on {self.nats_url}, store in {self.embedded.data_dir}")
             (self.data_dir / NATS_URL_FILE).write_text(self.nats_url + "\n")
             try:
-                probe = await connect("plugyard-up", self.nats_url, reconnect=False)
-                await probe.close()
+                admin = await connect("plugyard-up", self.nats_url, identity=ADMIN, reconnect=False, data_directory=self.data_dir)
             except NatsUnreachable as exc:
                 self.say(f"error: {exc}")
                 return 69
+            try:  # only the admin identity may create or change streams
+                if not await ensure_streams_until_stopped(admin, stop):
+                    return 0
+            finally:
+                await admin.close()
             self.start_children()
             if await self.wait_ready(stop):
                 self.say(f"plugyard is up: {len(self.services)} service(s) ready; NATS at {self.nats_url}; Ctrl-C stops")

@@ -46,7 +46,8 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
-def write_config(path: Path, *, port: int, store_dir: Path, sync_always: bool) -> None:
+def write_config(path: Path, *, port: int, store_dir: Path, sync_always: bool, extra_blocks: tuple[str, ...] = ()) -> None:
+    """`extra_blocks`: configuration appended as given (the `authorization` and `tls` blocks of bus_config)."""
     lines = [
         "host: 127.0.0.1",
         f"port: {port}",
@@ -58,6 +59,7 @@ def write_config(path: Path, *, port: int, store_dir: Path, sync_always: bool) -
         # Jepsen (2025, NATS 2.12): the default 2-minute sync loses acknowledged writes on power loss.
         lines.append("  sync_interval: always")
     lines.append("}")
+    lines.extend(extra_blocks)
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -69,18 +71,23 @@ class EmbeddedNats:
     port: int
     sync_always: bool = True
     log_file: Path | None = None
+    # Configuration blocks appended to the generated file: authorization (nkey users) and tls.
+    extra_blocks: tuple[str, ...] = ()
+    tls: bool = False
     process: subprocess.Popen | None = field(default=None, init=False)
 
     @property
     def url(self) -> str:
-        return f"nats://127.0.0.1:{self.port}"
+        return f"{'tls' if self.tls else 'nats'}://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 15.0) -> None:
         if not port_is_free(self.port):
             raise PortInUse(f"port {self.port} on 127.0.0.1 is already taken")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         config = self.data_dir / "nats-server.conf"
-        write_config(config, port=self.port, store_dir=self.data_dir / "jetstream", sync_always=self.sync_always)
+        write_config(
+            config, port=self.port, store_dir=self.data_dir / "jetstream", sync_always=self.sync_always, extra_blocks=self.extra_blocks
+        )
         log = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
         try:
             self.process = subprocess.Popen(

@@ -32,10 +32,11 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from plugyard_core import settings
-from plugyard_core.connection import connect_until_stopped
+from plugyard_core.connection import bus_access, connect_until_stopped
 from plugyard_core.eventstore import PlugyardApplication, application_env, check_service_name
 from plugyard_core.json_limits import check_json_limits
-from plugyard_core.streams import EVENTS_STREAM, ensure_streams, event_source, event_subject, event_type
+from plugyard_core.message_ids import MessageIds, message_ids_for
+from plugyard_core.streams import EVENTS_STREAM, ensure_streams_until_stopped, event_source, event_subject, event_type
 
 log = logging.getLogger("plugyard.outbox")
 
@@ -86,9 +87,10 @@ _encode_json = json.JSONEncoder(default=json_default, separators=(",", ":"), ens
 class CloudEventEncoder:
     """Turns an application's stored events into CloudEvents (JSON structured mode) and their NATS subjects."""
 
-    def __init__(self, app: Application, service: str) -> None:
+    def __init__(self, app: Application, service: str, msg_ids: MessageIds | None = None) -> None:
         self.app = app
         self.service = check_service_name(service)
+        self.msg_ids = msg_ids or MessageIds(None)
         self.source = event_source(service)
         overridden = isinstance(app, PlugyardApplication) and (
             type(app).cloudevent_subject is not PlugyardApplication.cloudevent_subject
@@ -145,7 +147,7 @@ class CloudEventEncoder:
         return OutboxMessage(
             notification_id=notification.id,
             subject=self._names[type(event)][1],
-            msg_id=envelope["id"],
+            msg_id=self.msg_ids.for_event(envelope["id"]),
             payload=_encode_json(envelope).encode(),
         )
 
@@ -275,11 +277,12 @@ class OutboxRelay:
         batch_size: int = 1000,
         stream: str = EVENTS_STREAM,
         ack_timeout: float = 5.0,
+        msg_ids: MessageIds | None = None,
     ) -> None:
         if not isinstance(app.recorder, TrackingRecorder):
             raise TypeError(f"{type(app).__name__} has no tracking recorder: make it a PlugyardApplication")
         self.app = app
-        self.encoder = CloudEventEncoder(app, service)
+        self.encoder = CloudEventEncoder(app, service, msg_ids or message_ids_for(service))
         self.service = service
         self.batch_size = batch_size
         self.tracking_name = f"outbox:{stream}"
@@ -356,12 +359,13 @@ def load_application(app_topic: str, service: str, data_dir: Path | None) -> App
 
 
 async def serve(app: Application, service: str, nats_url: str, stop: asyncio.Event) -> None:
-    nc = await connect_until_stopped(f"plugyard-{service}-outbox", nats_url, stop)
+    nc = await connect_until_stopped(f"plugyard-{service}-outbox", nats_url, stop, identity=service)
     if nc is None:
         return
     try:
         js = nc.jetstream()
-        await ensure_streams(js)
+        if not await ensure_streams_until_stopped(nc, stop, create=bus_access(service, nats_url).identity is None):
+            return
         relay = OutboxRelay(app, js, service=service)
         print(f"outbox {service}: ready, position {relay.position()}", flush=True)
         await relay.run(stop)

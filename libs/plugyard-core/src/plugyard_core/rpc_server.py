@@ -11,6 +11,8 @@ from pydantic import ValidationError
 from plugyard_core.json_limits import JsonLimitExceeded, check_json_limits
 from plugyard_core.rpc import RpcError, describe_validation_error, error_reply
 
+RPC_PREFIX = "plugyard.rpc."
+
 
 def exception_middleware() -> ExceptionMiddleware:
     """Turns every failure of an RPC handler into an `ErrorReply`, so a bad request never times out."""
@@ -29,6 +31,29 @@ def exception_middleware() -> ExceptionMiddleware:
         return error_reply("internal", f"{type(exc).__name__}: {exc}")
 
     return middleware
+
+
+def stream_delivery_refusal(subject: str, reply: str | None) -> str | None:
+    """Why a message that reached an RPC subscription is no request, or None.
+
+    Anyone who may create a push consumer can name an RPC subject as its deliver subject, and the server then
+    delivers stream messages there with the server's own rights. Such a delivery keeps the stream's subject and
+    carries a `$JS.ACK` reply; a real request carries its own RPC subject.
+    """
+    if not subject.startswith(RPC_PREFIX) or (reply or "").startswith("$JS."):
+        return f"a message on {subject} delivered by a JetStream consumer is not a request"
+    return None
+
+
+class RequestOriginMiddleware(BaseMiddleware):
+    """Refuses stream deliveries (see `stream_delivery_refusal`) before any handler runs."""
+
+    async def consume_scope(self, call_next: Callable[[StreamMessage[Any]], Awaitable[Any]], msg: StreamMessage[Any]) -> Any:
+        raw = msg.raw_message
+        refusal = stream_delivery_refusal(getattr(raw, "subject", ""), getattr(raw, "reply", None))
+        if refusal:
+            raise RpcError("invalid_request", refusal)
+        return await call_next(msg)
 
 
 class JsonLimitsMiddleware(BaseMiddleware):
@@ -50,4 +75,4 @@ class JsonLimitsMiddleware(BaseMiddleware):
 
 def rpc_middlewares() -> list:
     """The broker middlewares of every service, outermost first."""
-    return [exception_middleware(), JsonLimitsMiddleware]
+    return [exception_middleware(), RequestOriginMiddleware, JsonLimitsMiddleware]

@@ -10,14 +10,13 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-import nats.errors
-import nats.js.errors
 from faststream.nats import NatsBroker, NatsRouter
+from faststream.nats.security import NatsNKey, NatsSecurity
 from nats.aio.client import Client
 
-from plugyard_core.connection import connect_until_stopped
+from plugyard_core.connection import BusAccess, bus_access, connect_until_stopped
 from plugyard_core.rpc_server import rpc_middlewares
-from plugyard_core.streams import ensure_streams, rpc_subject
+from plugyard_core.streams import ensure_streams_until_stopped, rpc_subject
 from plugyard_schemas.rpc import HealthReply, HealthRequest
 
 log = logging.getLogger("plugyard.service")
@@ -31,28 +30,21 @@ def configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
 
-async def ensure_streams_until_stopped(nc: Client, stop: asyncio.Event, max_backoff: float = 5.0) -> bool:
-    """Declare the streams, retrying while the server is up but JetStream is not answering yet (a server that
-    has just restarted); False when asked to stop first."""
-    backoff = 0.2
-    while not stop.is_set():
-        try:
-            await ensure_streams(nc.jetstream())
-            return True
-        except (nats.errors.TimeoutError, nats.errors.NoRespondersError, nats.js.errors.ServiceUnavailableError, nats.errors.ConnectionClosedError) as exc:
-            if nc.is_closed:
-                raise
-            log.warning("JetStream not ready (%s); declaring the streams again in %.1f s", type(exc).__name__, backoff)
-            try:
-                await asyncio.wait_for(stop.wait(), backoff)
-            except asyncio.TimeoutError:
-                pass
-            backoff = min(backoff * 2, max_backoff)
-    return False
+def broker_security(access: BusAccess) -> NatsSecurity | None:
+    if access.identity is not None:
+        return NatsNKey.from_file(access.identity.seed_file, ssl_context=access.ssl_context)
+    if access.ssl_context is not None:
+        return NatsSecurity(ssl_context=access.ssl_context)
+    return None
 
 
-def make_broker(url: str, name: str) -> NatsBroker:
-    return NatsBroker(url, middlewares=rpc_middlewares(), name=name, logger=None, connect_timeout=2.0)
+def make_broker(url: str, name: str, access: BusAccess | None = None) -> NatsBroker:
+    access = access or BusAccess(None, None)
+    options = {"inbox_prefix": access.identity.inbox_prefix} if access.identity and access.identity.inbox_prefix else {}
+    return NatsBroker(
+        url, middlewares=rpc_middlewares(), name=name, logger=None, connect_timeout=2.0,
+        security=broker_security(access), **options,
+    )
 
 
 def health_router(service: str, details: HealthDetails, started: float) -> NatsRouter:
@@ -84,15 +76,16 @@ class Service:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, stop.set)
-        nc = await connect_until_stopped(f"plugyard-{self.name}", self.nats_url, stop)
+        access = bus_access(self.name, self.nats_url)
+        nc = await connect_until_stopped(f"plugyard-{self.name}", self.nats_url, stop, identity=self.name)
         if nc is None:
             return
-        if not await ensure_streams_until_stopped(nc, stop):
+        if not await ensure_streams_until_stopped(nc, stop, create=access.identity is None):
             await nc.close()
             return
         for hook in self.on_connect:
             hook(nc)
-        broker = make_broker(self.nats_url, f"plugyard-{self.name}-rpc")
+        broker = make_broker(self.nats_url, f"plugyard-{self.name}-rpc", access)
         for router in [*self.routers, health_router(self.name, self.health, time.monotonic())]:
             broker.include_router(router)
         await broker.start()

@@ -2,6 +2,10 @@
 
 SERVICES: tuple[str, ...] = ("ledger", "registry", "scanner", "loader")
 
+# Services the design names that are not built yet: their event subjects are reserved now, so that no
+# client can publish under a name a Plugyard service will own.
+RESERVED_SERVICES: tuple[str, ...] = ("telemetry", "marketplace", "gateway")
+
 
 def service_module(name: str) -> str:
     return f"plugyard_{name}"

@@ -44,3 +44,15 @@ def loader_host() -> str:
     """This machine's loader name (one NATS subject token): `PLUGYARD_LOADER_HOST`, else the host name."""
     raw = os.environ.get("PLUGYARD_LOADER_HOST") or socket.gethostname() or "localhost"
     return re.sub(r"[^A-Za-z0-9_-]+", "-", raw).strip("-")[:100] or "localhost"
+
+
+NATS_CA_FILE = "nats-ca.pem"
+
+
+def nats_ca(data_directory: str | Path | None = None) -> Path | None:
+    """The CA that signed the NATS server's certificate: `PLUGYARD_NATS_CA`, else `<data-dir>/nats-ca.pem` if present."""
+    env = os.environ.get("PLUGYARD_NATS_CA")
+    if env:
+        return Path(env)
+    written = data_dir(data_directory) / NATS_CA_FILE
+    return written if written.exists() else None

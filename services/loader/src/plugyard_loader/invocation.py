@@ -17,6 +17,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from plugyard_core.json_limits import JsonLimitExceeded, check_json_limits
+from plugyard_core.rpc_server import stream_delivery_refusal
 from plugyard_core.streams import plugin_subject
 from plugyard_loader.runner import error_reply
 from plugyard_schemas.loader import INVOKE_TIMEOUT_HEADER as TIMEOUT_HEADER
@@ -95,6 +96,9 @@ class InvocationRouter:
             log.debug("could not answer %s: %s", msg.subject, exc)
 
     async def _answer(self, msg: Msg) -> dict[str, Any]:
+        refusal = stream_delivery_refusal(msg.subject, msg.reply)
+        if refusal:
+            return error_reply("invalid_request", refusal)
         parts = msg.subject.split(".")
         if len(parts) != 5:
             return error_reply("invalid_request", f"{msg.subject} is not plugyard.rpc.plugin.<name>.<action>")

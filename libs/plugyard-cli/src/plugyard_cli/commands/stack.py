@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from plugyard_cli.bus_setup import prepare_bus
 from plugyard_cli.health import StackStatus, collect
 from plugyard_cli.output import EXIT_UNAVAILABLE, EXIT_USAGE, CliError, console, print_json
 from plugyard_cli.supervisor import Supervisor
@@ -23,6 +24,9 @@ DEFAULT_NATS_PORT = 4222
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Where the stack keeps its data (default ./.plugyard)")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+TlsCert = Annotated[Path | None, typer.Option("--tls-cert", help="Serve NATS over TLS with this certificate (PEM)")]
+TlsKey = Annotated[Path | None, typer.Option("--tls-key", help="The certificate's private key (PEM)")]
+TlsCa = Annotated[Path | None, typer.Option("--tls-ca", help="The CA that signed the server certificate; every command then trusts it")]
 
 
 def up(
@@ -30,12 +34,17 @@ def up(
     nats_port: Annotated[int | None, typer.Option("--nats-port", min=1, max=65535, help="Port for the embedded nats-server")] = None,
     nats_url: Annotated[str | None, typer.Option("--nats-url", help="Use this NATS instead of starting one")] = None,
     no_sync_always: Annotated[bool, typer.Option("--no-sync-always", help="Let nats-server batch fsyncs (faster, can lose acknowledged writes on power loss)")] = False,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
+    tls_ca: TlsCa = None,
 ) -> None:
-    """Start the embedded nats-server and every service; Ctrl-C or SIGTERM stops them all."""
+    """Start the embedded nats-server (authentication on: one identity per service, `client`, `admin`) and every
+    service; Ctrl-C or SIGTERM stops them all."""
     if nats_port is not None and nats_url is not None:
         raise CliError("give either --nats-port or --nats-url, not both", code="invalid_request", exit_code=EXIT_USAGE)
     directory = settings.data_dir(data_dir)
     directory.mkdir(parents=True, exist_ok=True)
+    bus = prepare_bus(directory, cert=tls_cert, key=tls_key, ca=tls_ca)
     embedded = None
     if nats_url is None:
         port = nats_port or DEFAULT_NATS_PORT
@@ -48,7 +57,10 @@ def up(
                 )
             port = free_port()
             console.print(f"port {DEFAULT_NATS_PORT} is taken (another NATS?); the embedded nats-server uses port {port} instead", markup=False)
-        embedded = EmbeddedNats(directory / "nats", port, sync_always=not no_sync_always, log_file=directory / "nats-server.log")
+        embedded = EmbeddedNats(
+            directory / "nats", port, sync_always=not no_sync_always, log_file=directory / "nats-server.log",
+            extra_blocks=bus.server_blocks(), tls=bus.tls is not None,
+        )
         nats_url = embedded.url
     supervisor = Supervisor(directory, nats_url, SERVICES, embedded, say=lambda text: console.print(text, markup=False, highlight=False))
     code = asyncio.run(supervisor.run())
@@ -62,9 +74,9 @@ def status(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
 
     async def gather() -> StackStatus:
         try:
-            nc = await connect("plugyard-status", url, reconnect=False)
-        except NatsUnreachable:
-            return StackStatus(nats_url=url, nats_ok=False)
+            nc = await connect("plugyard-status", url, reconnect=False, data_directory=data_dir)
+        except NatsUnreachable as exc:
+            return StackStatus(nats_url=url, nats_ok=False, nats_error=str(exc))
         try:
             return await collect(nc, url)
         finally:
@@ -84,6 +96,8 @@ def status(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
 def show_status(result: StackStatus) -> None:
     console.print(f"NATS {result.nats_url}: {'[green]reachable[/]' if result.nats_ok else '[red]unreachable[/]'}")
     if not result.nats_ok:
+        if result.nats_error:
+            console.print(result.nats_error, markup=False, highlight=False)
         return
     streams = Table("stream", "messages", "bytes", "consumers")
     for s in result.streams:
