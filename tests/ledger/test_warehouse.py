@@ -14,6 +14,7 @@ import pytest
 
 from plugyard_ledger.warehouse import (
     DATABASE_FILE,
+    AuditLimits,
     IncomingEvent,
     IncomingRejection,
     InvalidEvent,
@@ -319,10 +320,12 @@ def test_audit_sql_answers_json_ready_rows_capped_at_max_rows(warehouse):
     assert plan.rows
 
 
-def test_a_runaway_query_is_cancelled(warehouse):
-    with pytest.raises(QueryFailed, match="cancelled"):
-        warehouse.query("SELECT count(*) FROM range(1000000000000)", timeout=0.3)
-    assert warehouse.query("SELECT 42").rows == [[42]]
+def test_a_runaway_query_is_cancelled(tmp_path):
+    # More in test_audit_limits.py.
+    with Warehouse(tmp_path / "ledger", audit=AuditLimits(timeout_s=0.3)) as warehouse:
+        with pytest.raises(QueryFailed, match="cancelled"):
+            warehouse.query("SELECT count(*) FROM range(1000000000000)")
+        assert warehouse.query("SELECT 42").rows == [[42]]
 
 
 def test_query_verify_and_export_run_while_another_thread_appends(warehouse):

@@ -3,28 +3,43 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+from concurrent.futures import Executor, ThreadPoolExecutor
 
 from faststream.nats import NatsRouter
 
 from plugyard_core.rpc import RpcError
 from plugyard_core.streams import rpc_subject
-from plugyard_ledger.warehouse import QueryFailed, QueryRefused, Warehouse
+from plugyard_ledger.warehouse import QueryBusy, QueryFailed, QueryOverLimit, QueryRefused, Warehouse
 from plugyard_schemas.ledger import SqlReply, SqlRequest, VerifyReply, VerifyRequest
 
 SERVICE = "ledger"
+# sql requests answered at once, so that a quick query is not queued behind a slow one. The warehouse runs
+# AUDIT_QUERIES_AT_ONCE of them; the rest wait there for a slot (at most the query time limit), not in NATS.
+SQL_WORKERS = 8
 
 
-def build_router(warehouse: Warehouse | None) -> NatsRouter:
+def audit_executor() -> ThreadPoolExecutor:
+    """Threads of their own for audit SQL: asyncio's default pool also runs the consumer's appends, which slow
+    queries must not hold up."""
+    return ThreadPoolExecutor(max_workers=SQL_WORKERS, thread_name_prefix="audit-sql")
+
+
+def build_router(warehouse: Warehouse | None, executor: Executor | None = None) -> NatsRouter:
     """`warehouse` may be None when the router is built only to document the bus (AsyncAPI)."""
     router = NatsRouter()
+    audit_threads = executor or audit_executor()
 
-    @router.subscriber(rpc_subject(SERVICE, "sql"), title="ledger.sql")
+    @router.subscriber(rpc_subject(SERVICE, "sql"), title="ledger.sql", max_workers=SQL_WORKERS)
     async def sql(request: SqlRequest) -> SqlReply:
         """Run read-only SQL over the audit warehouse."""
+        query = functools.partial(warehouse.query, request.sql, max_rows=request.max_rows + 1)
         try:
-            result = await asyncio.to_thread(warehouse.query, request.sql, max_rows=request.max_rows + 1)
-        except QueryRefused as exc:
+            result = await asyncio.get_running_loop().run_in_executor(audit_threads, query)
+        except (QueryRefused, QueryOverLimit) as exc:
             raise RpcError("refused", str(exc)) from None
+        except QueryBusy as exc:
+            raise RpcError("unavailable", str(exc)) from None
         except QueryFailed as exc:
             raise RpcError("invalid_request", str(exc)) from None
         truncated = len(result.rows) > request.max_rows
