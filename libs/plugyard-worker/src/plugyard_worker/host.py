@@ -1,7 +1,8 @@
 """Host side: start a worker for one plugin and talk to it over its two pipes, with asyncio.
 
 Everything the worker sends is untrusted (the plugin runs in that process and can write to the event pipe
-itself): frames are size-checked and validated, and anything malformed ends the worker. The worker's stdout
+itself): frames are checked for size and nesting depth before they are decoded (frames.py: a deep one would
+overflow this process's C stack), then validated, and anything malformed ends the worker. The worker's stdout
 and stderr are /dev/null: what a plugin prints reaches the host as rate-limited log frames, and output written
 straight to fd 1 or 2 costs the host nothing.
 """

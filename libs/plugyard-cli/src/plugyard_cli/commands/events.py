@@ -10,21 +10,28 @@ from typing import Annotated
 
 import typer
 from nats.aio.client import Client
-from nats.js.api import DeliverPolicy
+from nats.errors import NoRespondersError, TimeoutError as NatsTimeout
+from nats.js.api import DeliverPolicy, PubAck
 from pydantic import ValidationError
 
 from plugyard_cli.bus import with_nats
-from plugyard_cli.output import EXIT_USAGE, CliError, console, print_json
+from plugyard_cli.output import EXIT_NO, EXIT_UNAVAILABLE, EXIT_USAGE, CliError, console, print_json
+from plugyard_core.json_limits import REPLY_MAX_DEPTH, JsonLimitExceeded, check_json_limits
 from plugyard_core.rpc import describe_validation_error
 from plugyard_core.streams import EVENTS_STREAM
 from plugyard_schemas.cloudevent import CloudEvent
 
 app = typer.Typer(help="Publish and follow CloudEvents on plugyard.evt.>", no_args_is_help=True)
 
+ACK_TIMEOUT_S = 5.0
+
 
 def build_event(event_type: str, source: str, data: str, event_id: str | None, subject: str | None) -> CloudEvent:
     try:
+        check_json_limits(data)  # decoding a deeper document could crash this process (py_ecc raises the recursion limit)
         payload = json.loads(data)
+    except JsonLimitExceeded as exc:
+        raise CliError(f"--data is refused: {exc}", code="invalid_request", exit_code=EXIT_USAGE) from None
     except ValueError as exc:
         raise CliError(f"--data is not JSON: {exc}", code="invalid_request", exit_code=EXIT_USAGE) from None
     try:
@@ -55,11 +62,14 @@ def publish(
     if not nats_subject.startswith("plugyard.evt.") or nats_subject.endswith(".") or "*" in nats_subject or ">" in nats_subject:
         raise CliError(f"subject {nats_subject!r} is not a concrete subject under plugyard.evt.", code="invalid_request", exit_code=EXIT_USAGE)
     event = build_event(event_type, source, data, event_id, subject)
+    body = event.model_dump_json(exclude_none=True).encode()
+    try:
+        check_json_limits(body)  # what every consumer checks: an event over the limits would only be rejected there
+    except JsonLimitExceeded as exc:
+        raise CliError(f"the event is refused: {exc}", code="invalid_request", exit_code=EXIT_USAGE) from None
 
-    async def send(nc: Client):
-        return await nc.jetstream().publish(
-            nats_subject, event.model_dump_json(exclude_none=True).encode(), headers={"Nats-Msg-Id": event.id}, timeout=5
-        )
+    async def send(nc: Client) -> PubAck:
+        return await publish_event(nc, nats_subject, body, event.id)
 
     ack = with_nats(send)
     result = {"id": event.id, "subject": nats_subject, "stream": ack.stream, "seq": ack.seq, "duplicate": bool(ack.duplicate)}
@@ -68,6 +78,33 @@ def publish(
     else:
         note = " (duplicate: already on the stream)" if ack.duplicate else ""
         console.print(f"published {event.id} on {nats_subject} as {ack.stream} #{ack.seq}{note}", markup=False)
+
+
+async def publish_event(nc: Client, nats_subject: str, body: bytes, event_id: str) -> PubAck:
+    """JetStream's publish (what nc.jetstream().publish does), with the ack checked against the JSON limits before
+    it is decoded: nats-py decodes whatever answers on the subject with plain json.loads."""
+    try:
+        msg = await nc.request(nats_subject, body, timeout=ACK_TIMEOUT_S, headers={"Nats-Msg-Id": event_id})
+    except NoRespondersError:
+        raise CliError(f"no stream stores {nats_subject} (is the stack up?)", code="unavailable", exit_code=EXIT_UNAVAILABLE) from None
+    except NatsTimeout:
+        raise CliError(f"no ack for {nats_subject} within {ACK_TIMEOUT_S:g} s", code="unavailable", exit_code=EXIT_UNAVAILABLE) from None
+    try:
+        check_json_limits(msg.data, max_depth=REPLY_MAX_DEPTH)
+        ack = json.loads(msg.data)
+    except JsonLimitExceeded as exc:
+        raise CliError(f"the ack on {nats_subject} is refused: {exc}", code="internal") from None
+    except ValueError:
+        raise CliError(f"the ack on {nats_subject} is not JSON", code="internal") from None
+    if not isinstance(ack, dict):
+        raise CliError(f"the ack on {nats_subject} is not a JSON object", code="internal")
+    if "error" in ack:
+        error = ack["error"]
+        why = error.get("description") if isinstance(error, dict) else error
+        raise CliError(f"JetStream refused the event on {nats_subject}: {why}", code="refused", exit_code=EXIT_NO)
+    if not isinstance(ack.get("stream"), str) or not isinstance(ack.get("seq"), int):
+        raise CliError(f"the ack on {nats_subject} is not a JetStream ack", code="internal")
+    return PubAck.from_response(ack)
 
 
 @app.command("tail")
@@ -106,6 +143,11 @@ def tail(
 
 def show(nats_subject: str, seq: int, data: bytes, as_json: bool) -> None:
     try:
+        check_json_limits(data)  # as every consumer does: a deeper message would crash this process in json.loads
+    except JsonLimitExceeded as exc:
+        show_refused(nats_subject, seq, str(exc), as_json)
+        return
+    try:
         event = json.loads(data)
     except ValueError:
         event = None
@@ -120,3 +162,10 @@ def show(nats_subject: str, seq: int, data: bytes, as_json: bool) -> None:
         )
     else:
         console.print(f"#{seq} {nats_subject} (not JSON, {len(data)} bytes)", markup=False)
+
+
+def show_refused(nats_subject: str, seq: int, reason: str, as_json: bool) -> None:
+    if as_json:
+        print_json({"seq": seq, "subject": nats_subject, "event": None, "refused": reason})
+    else:
+        console.print(f"#{seq} {nats_subject} (refused: {reason})", markup=False, highlight=False)
