@@ -47,12 +47,28 @@ def json_schemas() -> dict[Path, str]:
     return {HERE / "json" / f"{name}.json": render(model.model_json_schema()) for name, model in sorted(message_models().items())}
 
 
+def documented_handler(model: type[BaseModel]):
+    """A handler whose signature FastStream reads for the subscription's message schema; it never runs."""
+
+    async def handle(body: model) -> None:  # type: ignore[valid-type]
+        raise NotImplementedError
+
+    return handle
+
+
 def bus_document() -> str:
     broker = NatsBroker(description="Plugyard's bus: CloudEvents on JetStream, request/reply RPCs")
     for name in SERVICES:
         handlers = importlib.import_module(f"{service_module(name)}.handlers")
         broker.include_router(handlers.build_router(None))
         broker.include_router(health_router(name, dict, 0.0))
+        for subscription in handlers.subscriptions():
+            broker.subscriber(
+                subscription.subject,
+                title=f"{name} consumes {subscription.subject} (durable {subscription.durable})",
+                description=f"{subscription.description} Trusted producer: {subscription.producer}; in order, a message that "
+                f"keeps failing is recorded as MessageRejected. Message: the CloudEvent's data.",
+            )(documented_handler(subscription.model or CloudEvent))
     broker.publisher(
         EVENTS_SUBJECTS,
         title="PLUGYARD_EVENTS",

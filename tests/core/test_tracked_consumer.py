@@ -87,7 +87,7 @@ async def test_delivers_in_order_from_the_recorded_position(js: JetStreamContext
     async with consumer(js, tracker) as running:
         await eventually(lambda: tracker.position == 30)
     assert tracker.applied == list(range(11, 31))
-    assert running.processed == 20
+    assert running.stats.processed == 20
 
     async with consumer(js, tracker):  # a restart delivers only what is new
         await publish(js, [b"late"] * 5)
@@ -111,7 +111,7 @@ async def test_a_failed_batch_is_retried_and_nothing_after_it_skipped(js: JetStr
     async with consumer(js, tracker, batch_size=5) as running:
         await eventually(lambda: tracker.position == 40)
     assert tracker.applied == list(range(1, 41))
-    assert running.failures == 1
+    assert running.stats.failures == 1
 
 
 async def test_poison_is_terminated_and_never_redelivered(js: JetStreamContext) -> None:
@@ -123,7 +123,7 @@ async def test_poison_is_terminated_and_never_redelivered(js: JetStreamContext) 
         info = await js.consumer_info(EVENTS_STREAM, DURABLE)
     assert tracker.offered == [1, 2, 3, 4, 5]
     assert tracker.applied == [1, 3, 5]
-    assert (running.processed, running.rejected) == (5, 2)
+    assert (running.stats.processed, running.stats.rejected) == (5, 2)
     assert info.num_ack_pending == 0 and info.num_redelivered == 0
     assert info.ack_floor.stream_seq == 5
 
@@ -181,7 +181,7 @@ async def test_a_lost_delivery_is_not_skipped(js: JetStreamContext, monkeypatch:
     async with running:
         await eventually(lambda: tracker.position == 5)
     assert tracker.applied == [1, 2, 3, 4, 5]
-    assert running.consumer.failures == 1
+    assert running.consumer.stats.failures == 1
 
 
 # The eventsourcing tracker.
@@ -256,7 +256,7 @@ async def test_event_sourced_tracker_records_effects_and_rejections_together(js:
     tracker = EventSourcedTracker(tallies, DURABLE, handle, max_bytes=2048)
     async with consumer(js, tracker, batch_size=100) as running:
         await eventually(lambda: tracker.last_processed() == 11)
-    assert (running.processed, running.rejected) == (11, 8)
+    assert (running.stats.processed, running.stats.rejected) == (11, 8)
 
     assert tallies.repository.get(Tally.create_id("a")).seqs == [1, 10]
     assert tallies.repository.get(Tally.create_id("b")).seqs == [11]

@@ -48,8 +48,8 @@ async def send_scan(nc, payload: bytes, *, msg_id: str | None = None):
 
 
 async def scan_counts(nc) -> tuple[int, int]:
-    details = (await call(nc, rpc_subject("registry", "health"), HealthRequest(), HealthReply)).details
-    return int(details["scans_processed"]), int(details["scans_rejected"])
+    scans = (await call(nc, rpc_subject("registry", "health"), HealthRequest(), HealthReply)).consumers.get("registry-scans")
+    return (scans.processed, scans.rejected) if scans else (0, 0)
 
 
 async def until_scans(nc, processed: int, *, timeout: float = 15.0) -> tuple[int, int]:

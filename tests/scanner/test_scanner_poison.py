@@ -44,7 +44,7 @@ def foreign(event_type: str, data: object) -> dict:
 
 async def scanner_rejected(nc) -> int:
     reply = await call(nc, rpc_subject("scanner", "health"), HealthRequest(), HealthReply)
-    return reply.details["rejected"]
+    return reply.consumers["scanner"].rejected
 
 
 async def rejections_on_the_bus(js, expected: int, timeout: float = 20.0) -> list[dict]:

@@ -39,6 +39,7 @@ class MessageRejected(BaseModel):
     reason: str
     nats_subject: str
     stream_seq: int
+    stream: str | None = Field(default=None, description="The stream the message was in (PLUGYARD_EVENTS unless said)")
     consumer: str | None = None
     raw_base64: str | None = None
     raw_size: int | None = None

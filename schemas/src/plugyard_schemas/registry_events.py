@@ -12,6 +12,18 @@ class _EventData(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+class SignedStatementUse(BaseModel):
+    """The signed statement a person's action carried, recorded so that it is taken once, across restarts."""
+
+    sha256: str = Field(description="sha256 of the signed statement's text")
+    issued_at: str
+    used_at: str
+
+
+class _SignedAction(_EventData):
+    signed_statement: SignedStatementUse | None = Field(default=None, description="Set when a signed statement caused the event")
+
+
 class PluginRegistered(_EventData):
     """The first signed publish of a name claimed it for `owner`."""
 
@@ -34,27 +46,27 @@ class VersionPublished(_EventData):
     published_at: str
 
 
-class VersionYanked(_EventData):
+class VersionYanked(_SignedAction):
     name: str
     version: str
     reason: str
     by: str
 
 
-class PluginDeprecated(_EventData):
+class PluginDeprecated(_SignedAction):
     name: str
     successor: str | None
     reason: str
     by: str
 
 
-class OwnerAdded(_EventData):
+class OwnerAdded(_SignedAction):
     name: str
     address: str
     by: str
 
 
-class _VerdictRecorded(_EventData):
+class _VerdictRecorded(_SignedAction):
     name: str
     version: str
     cid: str

@@ -31,6 +31,9 @@ class ServiceState:
     healthy: bool
     error: str | None = None
     details: dict = field(default_factory=dict)
+    consumers: dict = field(default_factory=dict)
+    outbox: dict | None = None
+    problems: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -62,7 +65,11 @@ async def service_state(nc: Client, name: str) -> ServiceState:
         reply = await call(nc, rpc_subject(name, "health"), HealthRequest(), HealthReply, timeout=HEALTH_TIMEOUT_S)
     except RpcError as exc:
         return ServiceState(name=name, healthy=False, error=exc.message)
-    return ServiceState(name=name, healthy=reply.healthy, details=dict(reply.details))
+    return ServiceState(
+        name=name, healthy=reply.healthy, details=dict(reply.details), error="; ".join(reply.problems) or None,
+        consumers={durable: c.model_dump() for durable, c in reply.consumers.items()},
+        outbox=reply.outbox.model_dump() if reply.outbox else None, problems=list(reply.problems),
+    )
 
 
 async def collect(nc: Client, url: str) -> StackStatus:

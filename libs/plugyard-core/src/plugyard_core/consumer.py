@@ -4,6 +4,11 @@ The tracker's recorded position is the truth. On start, and after any failure, t
 deliver from `last_processed() + 1`, so a batch that failed, or a delivery lost in a disconnect, is never
 passed over. Messages at or below the position are acknowledged without processing (redeliveries after a
 crash). Each batch is processed in a worker thread, then acknowledged (rejected ones terminated) with one flush.
+
+No message stops the line: after a batch fails, its messages are taken one at a time, and a message whose
+processing has failed `max_deliveries` times is recorded as rejected (with the last error) and passed.
+A stream whose last sequence is behind the recorded position was deleted and recreated: that is reported
+(`stats.blocked`) and nothing is consumed, rather than skipping the new stream's first messages as already seen.
 """
 
 from __future__ import annotations
@@ -12,7 +17,8 @@ import asyncio
 import contextlib
 import json
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from nats.aio.client import Client
@@ -44,6 +50,11 @@ class Tracker(Protocol):
         """The highest stream sequence whose effect is committed; 0 if none."""
         ...
 
+    def reject(self, delivered: Delivered, reason: str) -> None:
+        """Record `delivered` as rejected (a MessageRejected naming the reason) and its sequence as processed, in
+        one transaction: what a message that keeps failing becomes."""
+        ...
+
     def process(self, batch: list[Delivered]) -> list[Rejected]:
         """Apply every message's effect and record batch[-1].stream_seq, in one transaction.
 
@@ -58,6 +69,24 @@ class ConsumerUnavailable(RuntimeError):
 
 class DeliveryGap(RuntimeError):
     """A delivery never arrived (lost in a disconnect): resume from the recorded position."""
+
+
+class StreamBehind(RuntimeError):
+    """The stream's last sequence is behind the recorded position: it was deleted and recreated."""
+
+
+@dataclass
+class ConsumerStats:
+    """What health reports of one consumer."""
+
+    processed: int = 0
+    rejected: int = 0
+    redeliveries: int = 0
+    failures: int = 0
+    pending: int = 0  # messages in the stream for this consumer, not yet processed (refreshed by `refresh_pending`)
+    last_progress: float = field(default_factory=time.time)  # when a batch was last committed (or the consumer started)
+    error: str | None = None  # the last failure, cleared by the next committed batch
+    blocked: str | None = None  # why nothing can be consumed at all (the stream went behind the position)
 
 
 async def _sleep_unless_stopped(stop: asyncio.Event, seconds: float) -> None:
@@ -149,8 +178,11 @@ class TrackedConsumer:
         fetch_timeout: float = 0.5,
         ack_wait: float = 60.0,
         max_backoff: float = 5.0,
+        max_deliveries: int = 5,
+        start_with_new: bool = False,
     ) -> None:
         self.js = js
+        self.start_with_new = start_with_new
         self.stream = stream
         self.durable = durable
         self.filter_subject = filter_subject
@@ -159,11 +191,12 @@ class TrackedConsumer:
         self.fetch_timeout = fetch_timeout
         self.ack_wait = ack_wait
         self.max_backoff = max_backoff
-        self.processed = 0
-        self.rejected = 0
-        self.failures = 0
+        self.max_deliveries = max_deliveries
+        self.stats = ConsumerStats()
         self.position = 0
         self._backoff = 0.2
+        self._attempts: dict[int, int] = {}  # stream seq -> failed attempts, for messages taken one at a time
+        self._one_at_a_time_until = 0  # after a failed batch, up to this stream seq
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -172,7 +205,9 @@ class TrackedConsumer:
                 puller = await self._subscribe_from_position()
                 await self._consume(puller, stop)
             except Exception as exc:  # whatever failed, the recorded position is where we resume
-                self.failures += 1
+                self.stats.failures += 1
+                self.stats.error = str(exc) or type(exc).__name__
+                self.stats.blocked = self.stats.error if isinstance(exc, StreamBehind) else None
                 log.warning(
                     "consumer %s: %s; resuming from stream seq %d in %.1f s",
                     self.durable,
@@ -188,12 +223,19 @@ class TrackedConsumer:
 
     async def _subscribe_from_position(self) -> PullBatches:
         self.position = await asyncio.to_thread(self.tracker.last_processed)
+        last_seq = (await self.js.stream_info(self.stream)).state.last_seq
+        if last_seq < self.position:
+            raise StreamBehind(
+                f"stream {self.stream} ends at sequence {last_seq}, behind this consumer's position {self.position}: it was "
+                f"deleted and recreated; nothing is consumed until an operator restores it or resets {self.durable}'s position"
+            )
         with contextlib.suppress(NotFoundError):
             await self.js.delete_consumer(self.stream, self.durable)
+        fresh_start = self.start_with_new and self.position == 0
         config = ConsumerConfig(
             durable_name=self.durable,
-            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-            opt_start_seq=self.position + 1,
+            deliver_policy=DeliverPolicy.NEW if fresh_start else DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=None if fresh_start else self.position + 1,
             ack_policy=AckPolicy.EXPLICIT,
             ack_wait=self.ack_wait,
             filter_subject=self.filter_subject,
@@ -213,6 +255,8 @@ class TrackedConsumer:
             gap: str | None = None
             for msg in msgs:
                 sequence = msg.metadata.sequence
+                if msg.metadata.num_delivered > 1:
+                    self.stats.redeliveries += 1
                 if sequence.consumer != next_delivery:
                     gap = f"delivery {next_delivery} missing (got {sequence.consumer})"
                     break
@@ -231,23 +275,56 @@ class TrackedConsumer:
                 raise DeliveryGap(gap)
 
     async def _process(self, fresh: list[tuple[Msg, Delivered]]) -> None:
+        if fresh[0][1].stream_seq <= self._one_at_a_time_until:
+            for one in fresh:
+                await self._process_one(one)
+            return
         batch = [delivered for _, delivered in fresh]
         try:
             rejections = await asyncio.to_thread(self.tracker.process, batch)
         except Exception as exc:
-            # Leave the batch unacknowledged; run() logs, backs off and recreates the durable at the position.
+            # Leave the batch unacknowledged; run() logs, backs off and recreates the durable at the position, and
+            # the batch's messages are then taken one at a time, so that the one that fails can be told apart.
+            self._one_at_a_time_until = batch[-1].stream_seq
             raise RuntimeError(
                 f"processing stream seq {batch[0].stream_seq}..{batch[-1].stream_seq} failed: {exc!r}"
             ) from exc
-        self.position = batch[-1].stream_seq
-        reasons = {r.delivered.stream_seq: r.reason for r in rejections}
+        await self._settle(fresh, {r.delivered.stream_seq: r.reason for r in rejections})
+
+    async def _process_one(self, one: tuple[Msg, Delivered]) -> None:
+        delivered = one[1]
+        try:
+            rejections = await asyncio.to_thread(self.tracker.process, [delivered])
+        except Exception as exc:
+            attempts = self._attempts[delivered.stream_seq] = self._attempts.get(delivered.stream_seq, 0) + 1
+            if attempts < self.max_deliveries:
+                raise RuntimeError(f"processing stream seq {delivered.stream_seq} failed (attempt {attempts} of {self.max_deliveries}): {exc!r}") from exc
+            reason = f"processing failed {attempts} times, the last: {type(exc).__name__}: {exc}"[:1000]
+            await asyncio.to_thread(self.tracker.reject, delivered, reason)
+            rejections = [Rejected(delivered, reason)]
+        self._attempts.pop(delivered.stream_seq, None)
+        await self._settle([one], {r.delivered.stream_seq: r.reason for r in rejections})
+
+    async def _settle(self, fresh: list[tuple[Msg, Delivered]], reasons: dict[int, str]) -> None:
+        """The batch's outcome is committed: acknowledge it (terminate the rejected) and count."""
+        self.position = fresh[-1][1].stream_seq
         for msg, delivered in fresh:
             if delivered.stream_seq in reasons:
                 await msg.term()
                 log.info("consumer %s: rejected stream seq %d: %s", self.durable, delivered.stream_seq, reasons[delivered.stream_seq])
             else:
                 await msg.ack()
-        self.processed += len(batch)
-        self.rejected += len(reasons)
+        self.stats.processed += len(fresh)
+        self.stats.rejected += len(reasons)
+        self.stats.last_progress = time.time()
+        self.stats.error = self.stats.blocked = None
         self._backoff = 0.2
         await self.js._nc.flush()
+
+    async def refresh_pending(self) -> None:
+        """How many messages of the stream this consumer has yet to process (for health)."""
+        try:
+            consumer = await self.js.consumer_info(self.stream, self.durable)
+        except NotFoundError:  # between two incarnations of the durable: keep the last figure
+            return
+        self.stats.pending = consumer.num_pending + consumer.num_ack_pending

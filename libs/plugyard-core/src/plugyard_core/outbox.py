@@ -16,6 +16,7 @@ import json
 import logging
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -287,12 +288,18 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.tracking_name = f"outbox:{stream}"
         self.published = 0  # since this relay started, for health/status
+        self.last_progress = time.time()  # when an event was last published (or the relay started)
+        self.error: str | None = None
         self._recorder: TrackingRecorder = app.recorder
         self._publisher = PipelinedPublisher(js._nc, ack_timeout=ack_timeout)
 
     def position(self) -> int:
         """The last notification id known to be in the stream."""
         return self._recorder.max_tracking_id(self.tracking_name) or 0
+
+    def backlog(self) -> int:
+        """Events recorded but not yet known to be in the stream."""
+        return max(0, (self._recorder.max_notification_id() or 0) - self.position())
 
     async def run_once(self) -> int:
         """Publish everything recorded after the position; return how many. Raises RelayError on a failed publish."""
@@ -305,7 +312,8 @@ class OutboxRelay:
             try:
                 count = await self._drain(stop)
             except Exception as exc:  # every failure is retried from the recorded position
-                log.warning("outbox %s: %s; retrying in %.1f s", self.service, str(exc) or type(exc).__name__, backoff)
+                self.error = str(exc) or type(exc).__name__
+                log.warning("outbox %s: %s; retrying in %.1f s", self.service, self.error, backoff)
                 await _sleep_unless_stopped(stop, backoff)
                 backoff = min(backoff * 2, 2.0)
                 continue
@@ -327,6 +335,8 @@ class OutboxRelay:
                     await asyncio.to_thread(self._record, position)
                     total += acked
                     self.published += acked
+                    self.last_progress = time.time()
+                    self.error = None
                 if acked < len(batch):
                     raise RelayError(f"{acked} of {len(batch)} events acknowledged: {error or 'unknown failure'}")
             except BaseException:

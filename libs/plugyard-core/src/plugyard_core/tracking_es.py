@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -16,7 +17,7 @@ from plugyard_core.consumer import Delivered, Rejected
 from plugyard_core.eventstore import PlugyardApplication
 from plugyard_core.json_limits import JsonLimitExceeded, check_json_limits
 from plugyard_core.rpc import summarize_validation_error
-from plugyard_core.streams import MAX_MESSAGE_BYTES
+from plugyard_core.streams import EVENTS_STREAM, MAX_MESSAGE_BYTES
 from plugyard_schemas.cloudevent import CloudEvent
 
 log = logging.getLogger("plugyard.tracking")
@@ -46,8 +47,9 @@ class RejectedMessage(Aggregate):
         return rejection_id(consumer, stream_seq)
 
     @event("MessageRejected")
-    def __init__(self, consumer: str, stream_seq: int, nats_subject: str, reason: str, raw_excerpt: str) -> None:
+    def __init__(self, consumer: str, stream_seq: int, nats_subject: str, reason: str, raw_excerpt: str, stream: str = EVENTS_STREAM) -> None:
         self.consumer = consumer
+        self.stream = stream
         self.stream_seq = stream_seq
         self.nats_subject = nats_subject
         self.reason = reason
@@ -81,11 +83,24 @@ class EventSourcedTracker:
     separate instances the save conflicts; that batch is then processed one message per transaction.
     """
 
-    def __init__(self, app: PlugyardApplication, durable: str, handle: Handler, *, max_bytes: int = MAX_MESSAGE_BYTES):
+    def __init__(
+        self,
+        app: PlugyardApplication,
+        durable: str,
+        handle: Handler,
+        *,
+        max_bytes: int = MAX_MESSAGE_BYTES,
+        stream: str = EVENTS_STREAM,
+        lock: AbstractContextManager[Any] | None = None,
+    ):
+        """`lock`: held while a batch is processed or a message rejected (an application's write lock, which its
+        RPC commands take too)."""
         self.app = app
         self.durable = durable
         self.handle = handle
         self.max_bytes = max_bytes
+        self.stream = stream
+        self.lock = lock or nullcontext()
 
     def last_processed(self) -> int:
         return self.app.recorder.max_tracking_id(self.durable) or 0
@@ -93,13 +108,14 @@ class EventSourcedTracker:
     def process(self, batch: list[Delivered]) -> list[Rejected]:
         if not batch:
             return []
-        try:
-            return self._save(batch)
-        except RecordConflictError:
-            if len(batch) == 1:
-                raise
-            log.info("%s: batch at seq %d conflicts; one message per transaction", self.durable, batch[0].stream_seq)
-            return [rejection for delivered in batch for rejection in self._save([delivered])]
+        with self.lock:
+            try:
+                return self._save(batch)
+            except RecordConflictError:
+                if len(batch) == 1:
+                    raise
+                log.info("%s: batch at seq %d conflicts; one message per transaction", self.durable, batch[0].stream_seq)
+                return [rejection for delivered in batch for rejection in self._save([delivered])]
 
     def _save(self, batch: list[Delivered]) -> list[Rejected]:
         aggregates: list[MutableOrImmutableAggregate[Any]] = []
@@ -119,9 +135,14 @@ class EventSourcedTracker:
         self.app.save_tracked(*aggregates, tracking=Tracking(self.durable, batch[-1].stream_seq))
         return rejections
 
+    def reject(self, delivered: Delivered, reason: str) -> None:
+        with self.lock:
+            self.app.save_tracked(self._rejected_message(delivered, reason), tracking=Tracking(self.durable, delivered.stream_seq))
+
     def _rejected_message(self, delivered: Delivered, reason: str) -> RejectedMessage:
         return RejectedMessage(
             consumer=self.durable,
+            stream=self.stream,
             stream_seq=delivered.stream_seq,
             nats_subject=delivered.subject,
             reason=reason,

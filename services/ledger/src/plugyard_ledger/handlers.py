@@ -9,8 +9,11 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from faststream.nats import NatsRouter
 
 from plugyard_core.rpc import RpcError
-from plugyard_core.streams import rpc_subject
-from plugyard_ledger.warehouse import QueryBusy, QueryFailed, QueryOverLimit, QueryRefused, Warehouse
+from plugyard_core.streams import EVENTS_SUBJECTS, rpc_subject
+from plugyard_core.subscriptions import ANY_PRODUCER, Subscription
+from plugyard_ledger.decoding import decode
+from plugyard_ledger.tracker import WarehouseTracker
+from plugyard_ledger.warehouse import CONSUMER, QueryBusy, QueryFailed, QueryOverLimit, QueryRefused, Warehouse
 from plugyard_schemas.ledger import SqlReply, SqlRequest, VerifyReply, VerifyRequest
 
 SERVICE = "ledger"
@@ -23,6 +26,17 @@ def audit_executor() -> ThreadPoolExecutor:
     """Threads of their own for audit SQL: asyncio's default pool also runs the consumer's appends, which slow
     queries must not hold up."""
     return ThreadPoolExecutor(max_workers=SQL_WORKERS, thread_name_prefix="audit-sql")
+
+
+def subscriptions(warehouse: Warehouse | None = None) -> list[Subscription]:
+    """Every event on the bus, whoever produced it, kept once in the warehouse with the position in one transaction."""
+    return [
+        Subscription(
+            subject=EVENTS_SUBJECTS, durable=CONSUMER, producer=ANY_PRODUCER, model=None, handler=decode,
+            tracker=lambda _sub: WarehouseTracker(warehouse),
+            description="Every CloudEvent on the bus; a message that is not one is kept as a MessageRejected row.",
+        ),
+    ]
 
 
 def build_router(warehouse: Warehouse | None, executor: Executor | None = None) -> NatsRouter:

@@ -14,6 +14,9 @@ class WarehouseTracker:
     def last_processed(self) -> int:
         return self.warehouse.last_stream_seq()
 
+    def reject(self, delivered: Delivered, reason: str) -> None:
+        self.warehouse.append([], [IncomingRejection(delivered.stream_seq, delivered.subject, reason, delivered.data)], delivered.stream_seq)
+
     def process(self, batch: list[Delivered]) -> list[Rejected]:
         events: list[IncomingEvent] = []
         rejections: list[IncomingRejection] = []

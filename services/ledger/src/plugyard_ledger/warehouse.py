@@ -40,6 +40,7 @@ SEGMENTS_DIRECTORY = "segments"
 EVENTS_STREAM = "PLUGYARD_EVENTS"
 LEDGER_SOURCE = "plugyard/ledger"
 REJECTION_TYPE = "dev.plugyard.ledger.MessageRejected"
+CONSUMER = "ledger"  # the ledger's one durable consumer, named in its rejections
 REJECTED_RAW_KEPT_BYTES = 4096
 
 VERIFY_CHUNK_ROWS = 100_000
@@ -675,6 +676,8 @@ def _rejection_candidate(rejection: IncomingRejection, last_stream_seq: int, rec
         "reason": reason,
         "nats_subject": nats_subject,
         "stream_seq": seq,
+        "stream": EVENTS_STREAM,
+        "consumer": CONSUMER,
         "raw_base64": base64.b64encode(raw[:REJECTED_RAW_KEPT_BYTES]).decode("ascii"),
         "raw_size": len(raw),
     }

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from faststream.nats import NatsRouter
 
-from plugyard_core.streams import loader_subject, rpc_subject
+from plugyard_core.consumer import Delivered
+from plugyard_core.streams import event_subject, event_type, loader_subject, rpc_subject
+from plugyard_core.subscriptions import Subscription
+from plugyard_core.tracking_es import EventSourcedTracker, Reject
 from plugyard_loader.application import SERVICE
+from plugyard_schemas.cloudevent import CloudEvent
+from plugyard_schemas.registry_events import VersionQuarantined
 from plugyard_schemas.loader import (
     HostAnnouncement,
     HostsRequest,
@@ -24,6 +31,46 @@ from plugyard_schemas.manifest import normalize_name
 
 if TYPE_CHECKING:
     from plugyard_loader.loader import Loader
+
+
+QUARANTINED_SUBJECT = event_subject("registry", "VersionQuarantined")
+QUARANTINED_TYPE = event_type("registry", "VersionQuarantined")
+QUARANTINE_WAIT_S = 120.0  # stopping a version's workers drains their calls first
+
+
+def quarantine_durable(host: str) -> str:
+    """Every loader host stops its own workers, so each has its own durable."""
+    return f"loader-{host}-quarantines"
+
+
+def stop_quarantined(loader: Loader, loop: Callable[[], asyncio.AbstractEventLoop]):
+    """What one VersionQuarantined does: the loader stops that version's workers (on its event loop)."""
+
+    def handle(_app: Any, cloudevent: CloudEvent, _delivered: Delivered) -> list:
+        if cloudevent.type != QUARANTINED_TYPE:
+            raise Reject(f"not a quarantine: type {cloudevent.type!r}, expected {QUARANTINED_TYPE!r}")
+        event = VersionQuarantined.model_validate(cloudevent.data)
+        asyncio.run_coroutine_threadsafe(loader.on_quarantined(event.name, event.version, event.reason), loop()).result(QUARANTINE_WAIT_S)
+        return []
+
+    return handle
+
+
+def subscriptions(
+    loader: Loader | None = None, host: str = "HOST", loop: Callable[[], asyncio.AbstractEventLoop] | None = None
+) -> list[Subscription]:
+    """What a loader consumes; without arguments, as documented in the AsyncAPI file (HOST stands for the host)."""
+    return [
+        Subscription(
+            subject=QUARANTINED_SUBJECT, durable=quarantine_durable(host), producer="registry", model=VersionQuarantined,
+            handler=stop_quarantined(loader, loop),
+            tracker=lambda sub: EventSourcedTracker(loader.app, sub.durable, sub.handler),
+            # A loader that starts loads each plugin only after asking the registry, so what was quarantined before
+            # its first start needs no replay.
+            start_with_new=True,
+            description="Quarantined versions: every loader stops their workers (unless the registry has cleared them since).",
+        ),
+    ]
 
 
 def build_router(loader: Loader | None) -> NatsRouter:

@@ -5,22 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from nats.aio.client import Client
-from nats.aio.msg import Msg
-from nats.aio.subscription import Subscription
 
 from plugyard_artifacts.manifest import MANIFEST_NAME, ManifestError, load_manifest
 from plugyard_core.rpc import RpcError, call
-from plugyard_core.streams import event_subject, rpc_subject
+from plugyard_core.streams import rpc_subject
 from plugyard_loader.application import LoaderApplication
 from plugyard_loader.cache import CachedVersion, PluginCache
-from plugyard_loader.install import Installer, check_installable, version_info
+from plugyard_loader.install import INSTALLABLE, Installer, check_installable, version_info
 from plugyard_loader.invocation import InvocationRouter
 from plugyard_loader.loaded_list import LoadedList
 from plugyard_loader.runner import CrashPolicy, PluginRunner, Target
@@ -59,7 +56,6 @@ class Loader:
         self.nc: Client | None = None
         self.invocations: InvocationRouter | None = None
         self.installer: Installer | None = None
-        self._quarantine_sub: Subscription | None = None
         self._background: set[asyncio.Task[None]] = set()
 
     # --- start and stop -------------------------------------------------------------------------------------------
@@ -78,7 +74,6 @@ class Loader:
         self.nc = nc
         self.invocations = InvocationRouter(nc, self.runners)
         self.installer = Installer(nc, self.cache, self._installed, self.app.install_refused)  # one, so that its lock serializes every install
-        self._quarantine_sub = await nc.subscribe(event_subject("registry", "VersionQuarantined"), cb=self._on_quarantined)
         for name, version in self.loaded_list.entries().items():
             try:
                 await self.load(name, version)
@@ -91,8 +86,6 @@ class Loader:
                 await runner.stop("the loader is stopping")
             for proxy in self._proxies.values():
                 await proxy.close()
-            if self._quarantine_sub is not None:
-                await self._quarantine_sub.unsubscribe()
         finally:  # even when stopping is cut short: a volume left mounted would outlive the loader
             self.volumes.release_all()
 
@@ -285,14 +278,19 @@ class Loader:
             log.error("could not quarantine %s %s through the registry: %s; stopping it here", target.name, target.version, exc.message)
             await self._stop_version(target.name, target.version, f"stopped after {reason}")
 
-    async def _on_quarantined(self, msg: Msg) -> None:
-        try:
-            data = json.loads(msg.data)["data"]
-            name, version = str(data["name"]), str(data["version"])
-        except (ValueError, KeyError, TypeError):
-            log.warning("ignored a malformed VersionQuarantined event on %s", msg.subject)
+    async def on_quarantined(self, name: str, version: str, reason: str) -> None:
+        """A version was quarantined: stop its workers here, unless the registry has cleared it again since (an old
+        quarantine consumed after a restart must not stop what a person cleared). No answer from the registry: stop."""
+        runner = self.runners.get(name)
+        if runner is None or runner.target.dev or runner.target.version != version:
             return
-        await self._stop_version(name, version, f"quarantined: {data.get('reason', '')}".strip())
+        try:
+            if (await version_info(self._bus(), name, version)).status in INSTALLABLE:
+                log.info("%s %s: an earlier quarantine, cleared since; left running", name, version)
+                return
+        except RpcError as exc:
+            log.warning("could not ask the registry about %s %s (%s); stopping it", name, version, exc.message)
+        await self._stop_version(name, version, f"quarantined: {reason}".strip())
 
     async def _stop_version(self, name: str, version: str, reason: str) -> None:
         runner = self.runners.get(name)

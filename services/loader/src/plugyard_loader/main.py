@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 from pathlib import Path
 
 from nats.aio.client import Client
 
 from plugyard_core import settings
-from plugyard_core.outbox import OutboxRelay
-from plugyard_core.service import Service, configure_logging
+from plugyard_core.service import Service, run_main
 from plugyard_loader.application import SERVICE, LoaderApplication
 from plugyard_loader.cache import PluginCache
-from plugyard_loader.handlers import build_router
+from plugyard_loader.handlers import build_router, subscriptions
 from plugyard_loader.loader import Loader
 from plugyard_loader.sandbox_plan import PlanError, required_layers
 from plugyard_loader.telemetry import interval_s, now_iso, telemetry_subject
@@ -24,7 +22,6 @@ from plugyard_schemas.loader import TelemetrySample
 
 log = logging.getLogger("plugyard.loader")
 
-EX_CONFIG = 78
 
 
 def build_service(data_dir: Path | None = None, nats_url: str | None = None) -> Service:
@@ -38,9 +35,6 @@ def build_service(data_dir: Path | None = None, nats_url: str | None = None) -> 
         await loader.attach(nc)
         await stop.wait()
         await loader.close()
-
-    async def relay(nc: Client, stop: asyncio.Event) -> None:
-        await OutboxRelay(app, nc.jetstream(), service=SERVICE).run(stop)
 
     async def telemetry(nc: Client, stop: asyncio.Event) -> None:
         js = nc.jetstream()
@@ -67,24 +61,31 @@ def build_service(data_dir: Path | None = None, nats_url: str | None = None) -> 
     def health() -> dict:
         return {"host": host, "plugins": len(loader.runners), "running": sum(r.state == "running" for r in loader.runners.values())}
 
+    loops: dict[str, asyncio.AbstractEventLoop] = {}
+
+    def connected(_nc: Client) -> None:
+        loops["service"] = asyncio.get_running_loop()
+
     return Service(
         name=SERVICE,
         nats_url=nats_url or settings.nats_url(data_dir),
         routers=[build_router(loader)],
-        loops=[attach, relay, telemetry],
+        subscriptions=subscriptions(loader, host, lambda: loops["service"]),
+        outbox=app,
+        loops=[attach, telemetry],
         health=health,
+        on_connect=[connected],
         on_stop=[app.close],
     )
 
 
+def checked_build(data_dir: Path | None, nats_url: str | None) -> Service:
+    """The loader's settings are checked before anything starts (a bad one is a configuration error)."""
+    required_layers()
+    ViolationPolicy.from_env()
+    size_mb()
+    return build_service(data_dir, nats_url)
+
+
 def main(data_dir: Path | None = None, nats_url: str | None = None) -> None:
-    configure_logging()
-    try:
-        required_layers()
-        ViolationPolicy.from_env()
-        size_mb()
-        service = build_service(data_dir, nats_url)
-    except (PlanError, ValueError) as exc:
-        print(f"loader: {exc}", file=sys.stderr, flush=True)
-        sys.exit(EX_CONFIG)
-    asyncio.run(service.run())
+    run_main(SERVICE, lambda: checked_build(data_dir, nats_url), (PlanError, ValueError))

@@ -17,6 +17,8 @@ from plugyard_artifacts.signing import SignatureRefused
 from plugyard_core.artifact_store import ArtifactError, ArtifactMismatch, discard_upload, get_verified_artifact, put_artifact, take_upload
 from plugyard_core.rpc import RpcError
 from plugyard_core.streams import rpc_subject
+from plugyard_core.subscriptions import Subscription
+from plugyard_core.tracking_es import EventSourcedTracker
 from plugyard_registry.application import RegistryApplication
 from plugyard_registry.domain import RegistryRefusal
 from plugyard_registry.export import export_page
@@ -29,6 +31,8 @@ from plugyard_registry.resolver import (
     UnknownPlugin,
     resolve,
 )
+from plugyard_registry.scan_verdicts import DURABLE as SCAN_DURABLE
+from plugyard_registry.scan_verdicts import SCAN_SUBJECT, handle_scan
 from plugyard_registry.search import InvalidSearch, SearchQuery
 from plugyard_registry.views import info_reply
 from plugyard_schemas.registry import (
@@ -55,6 +59,7 @@ from plugyard_schemas.registry import (
     YankReply,
     YankRequest,
 )
+from plugyard_schemas.scanner import ScanCompleted
 
 SERVICE = "registry"
 T = TypeVar("T")
@@ -209,6 +214,17 @@ async def stored_release(js: JetStreamContext, request: PublishRequest) -> Relea
         if isinstance(exc, ArtifactMismatch) and request.upload is None:
             log.error("BAD ARTIFACT ENTRY: %s (a publish of the right bytes with an upload repairs it)", exc)
         raise RpcError("invalid_request", str(exc)) from None
+
+
+def subscriptions(app: RegistryApplication | None = None) -> list[Subscription]:
+    """What the registry consumes; batches are applied under the application's write lock, which commands take too."""
+    return [
+        Subscription(
+            subject=SCAN_SUBJECT, durable=SCAN_DURABLE, producer="scanner", model=ScanCompleted, handler=handle_scan,
+            tracker=lambda sub: EventSourcedTracker(app, sub.durable, sub.handler, lock=app.write_lock),
+            description="The scanner's verdicts: each is recorded on its version (unless a person's verdict stands).",
+        ),
+    ]
 
 
 def hit_fields(hit: Any) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The scanner's verdicts, taken from `plugyard.evt.scanner.ScanCompleted` by a tracked consumer (durable "registry-scans").
+"""The scanner's verdicts, taken from `plugyard.evt.scanner.ScanCompleted` (the subscription "registry-scans" in handlers.py).
 
 Each verdict is recorded on the version with the consumer's stream position in one transaction, so a redelivery or a
 restart changes nothing twice. A message that can never be taken (not a scan result, invalid data, an unknown plugin
@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from nats.js import JetStreamContext
-
-from plugyard_core.consumer import Delivered, Rejected, TrackedConsumer
-from plugyard_core.streams import EVENTS_STREAM, event_subject, event_type
-from plugyard_core.tracking_es import EventSourcedTracker, Reject
+from plugyard_core.consumer import Delivered
+from plugyard_core.streams import event_subject, event_type
+from plugyard_core.tracking_es import Reject
 from plugyard_registry.application import RegistryApplication
 from plugyard_registry.domain import MAX_FINDINGS, Plugin, RegistryRefusal
 from plugyard_schemas.cloudevent import CloudEvent
@@ -41,20 +39,3 @@ def handle_scan(app: RegistryApplication, cloudevent: CloudEvent, delivered: Del
         return app.judge_scan(scan.name, scan.version, scan.cid, scan.verdict, scan.reason, findings, scan.scan_no)
     except RegistryRefusal as exc:
         raise Reject(f"{exc.message} (scan {scan.scan_no} of {scan.name} {scan.version})") from None
-
-
-class ScanVerdictTracker(EventSourcedTracker):
-    """Processes a batch under the application's write lock, beside the RPC commands that change it too."""
-
-    app: RegistryApplication
-
-    def __init__(self, app: RegistryApplication) -> None:
-        super().__init__(app, DURABLE, handle_scan)
-
-    def process(self, batch: list[Delivered]) -> list[Rejected]:
-        with self.app.write_lock:
-            return super().process(batch)
-
-
-def scan_consumer(js: JetStreamContext, app: RegistryApplication) -> TrackedConsumer:
-    return TrackedConsumer(js, stream=EVENTS_STREAM, durable=DURABLE, filter_subject=SCAN_SUBJECT, tracker=ScanVerdictTracker(app))

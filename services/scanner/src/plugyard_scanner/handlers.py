@@ -8,12 +8,15 @@ from dataclasses import dataclass
 from faststream.nats import NatsRouter
 
 from plugyard_core.rpc import RpcError
-from plugyard_core.streams import rpc_subject
+from plugyard_core.streams import event_subject, rpc_subject
+from plugyard_core.subscriptions import Subscription
+from plugyard_core.tracking_es import EventSourcedTracker
 from plugyard_scanner.application import SERVICE, ScannerApplication
-from plugyard_scanner.intake import Fetch
+from plugyard_scanner.intake import Fetch, version_published_handler
 from plugyard_scanner.rescan import rescan_one, targets
 from plugyard_scanner.scanning import ScanSettings
 from plugyard_schemas.manifest import normalize_name
+from plugyard_schemas.registry_events import VersionPublished
 from plugyard_schemas.scanner import (
     RescanPlanReply,
     RescanReply,
@@ -29,6 +32,30 @@ class ScannerContext:
     app: ScannerApplication | None
     settings: ScanSettings | None = None
     fetch: Fetch | None = None
+
+
+DURABLE = "scanner"
+# Each message costs a whole analysis (seconds): small batches, and a long ack wait so none is redelivered mid-batch.
+BATCH_SIZE = 2
+ACK_WAIT_S = 600.0
+
+
+def subscriptions(ctx: ScannerContext | None = None) -> list[Subscription]:
+    """What the scanner consumes; batches are saved under the application's write lock, which rescans take too."""
+    app = ctx.app if ctx else None
+
+    def fetch(cid: str) -> bytes:  # the context's fetcher exists once the service is connected
+        return ctx.fetch(cid)
+
+    return [
+        Subscription(
+            subject=event_subject("registry", "VersionPublished"), durable=DURABLE, producer="registry", model=VersionPublished,
+            handler=version_published_handler(fetch, ctx.settings if ctx else None),
+            tracker=lambda sub: EventSourcedTracker(app, sub.durable, sub.handler, lock=app.write_lock),
+            batch_size=BATCH_SIZE, ack_wait=ACK_WAIT_S,
+            description="Every published version: its archive is fetched by CID, checked against it, analysed and judged.",
+        ),
+    ]
 
 
 def build_router(ctx: ScannerContext | None) -> NatsRouter:

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from plugyard_cli.bus_setup import prepare_bus
-from plugyard_cli.health import StackStatus, collect
+from plugyard_cli.health import ServiceState, StackStatus, collect
 from plugyard_cli.output import EXIT_UNAVAILABLE, EXIT_USAGE, CliError, console, print_json
 from plugyard_cli.supervisor import Supervisor
 from plugyard_core import settings
@@ -105,9 +106,17 @@ def show_status(result: StackStatus) -> None:
     console.print(streams)
     services = Table("service", "health", "details")
     for s in result.services:
-        health = "[green]healthy[/]" if s.healthy else f"[red]{s.error or 'unhealthy'}[/]"
-        services.add_row(s.name, health, ", ".join(f"{k}={v}" for k, v in s.details.items()))
+        health = "[green]healthy[/]" if s.healthy else f"[red]{escape(s.error or 'unhealthy')}[/]"
+        services.add_row(s.name, health, escape(", ".join([*(f"{k}={v}" for k, v in s.details.items()), *flow_summary(s)])))
     console.print(services)
+
+
+def flow_summary(service: ServiceState) -> list[str]:
+    """One phrase per consumer and for the outbox: what waits and what was refused."""
+    parts = [f"{durable}: {c['pending']} pending, {c['rejected']} rejected" for durable, c in service.consumers.items()]
+    if service.outbox is not None:
+        parts.append(f"outbox: {service.outbox['backlog']} to publish")
+    return parts
 
 
 def service(

@@ -1,0 +1,56 @@
+"""Declared consumers: what a service listens to, listed in its `handlers.py` beside its RPC routes.
+
+The service runtime owns them: it creates each durable, runs it in order with bounded retries (a message that
+keeps failing becomes a recorded MessageRejected), counts what health reports and lists it in the AsyncAPI file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from nats.js import JetStreamContext
+from pydantic import BaseModel
+
+from plugyard_core.consumer import TrackedConsumer, Tracker
+from plugyard_core.streams import EVENTS_STREAM
+
+ANY_PRODUCER = "*"
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A durable, in-order consumer of `subject` on `stream`.
+
+    `producer` is the service whose events it trusts: only that service may publish on `plugyard.evt.<producer>.>`
+    (the server's permissions), so the subject must lie there; `*` reads every producer's events (the ledger).
+    `model` is the data the events carry (None: any CloudEvent). `handler` is what one message does; `tracker`
+    builds what applies a batch of them and records the stream position in the same transaction.
+    """
+
+    subject: str
+    durable: str
+    producer: str
+    model: type[BaseModel] | None
+    handler: Callable[..., Any]
+    tracker: Callable[[Subscription], Tracker]
+    description: str = ""
+    stream: str = EVENTS_STREAM
+    batch_size: int = 1000
+    ack_wait: float = 60.0
+    # Where a consumer with no recorded position starts: the stream's first message, or only what comes next
+    # (a reaction to live events that a restart re-derives anyway, such as a loader stopping quarantined workers).
+    start_with_new: bool = False
+
+    def __post_init__(self) -> None:
+        if self.producer != ANY_PRODUCER and not self.subject.startswith(f"plugyard.evt.{self.producer}."):
+            raise ValueError(f"{self.durable}: {self.subject} is not an event subject of its producer {self.producer}")
+        if any(c in self.durable for c in ".*> "):
+            raise ValueError(f"durable name {self.durable!r} may not contain '.', '*', '>' or spaces")
+
+    def consumer(self, js: JetStreamContext) -> TrackedConsumer:
+        return TrackedConsumer(
+            js, stream=self.stream, durable=self.durable, filter_subject=self.subject, tracker=self.tracker(self),
+            batch_size=self.batch_size, ack_wait=self.ack_wait, start_with_new=self.start_with_new,
+        )
