@@ -133,3 +133,11 @@ async def test_a_result_nested_too_deeply_is_the_calls_error_and_the_worker_goes
     assert refused.value.message == f"nested: JSON nested 501 levels deep, deeper than the {MAX_FRAME_DEPTH}-level limit"
     assert await worker.call("echo", {"text": "after"}, timeout=5) == "after"
     assert worker.returncode is None and not worker.events.of("protocol_error")
+
+
+async def test_a_result_nested_past_the_recursion_limit_is_answered_and_the_worker_goes_on(start) -> None:
+    worker = await start(PLUGIN)
+    with pytest.raises(WorkerCallError) as refused:
+        await worker.call("nested", {"levels": 5000}, timeout=10)  # the worker's encoder meets its recursion limit
+    assert refused.value.code == "invalid_result" and "recursion" in refused.value.message
+    assert await worker.call("echo", {"text": "after"}, timeout=5) == "after"

@@ -38,7 +38,7 @@ def encode(message: dict[str, Any]) -> bytes:
     try:
         # ASCII output: lone surrogates in plugin strings cannot make the frame undecodable.
         body = dumps_ascii(message).encode("ascii")
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:  # a result nested past the interpreter's recursion limit
         raise FrameError(f"not JSON: {exc}") from None
     if len(body) > MAX_FRAME:
         raise FrameError(f"frame of {len(body)} bytes is over the {MAX_FRAME} byte limit")
