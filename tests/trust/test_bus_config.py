@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+import sys
 
 import pytest
 
@@ -76,3 +77,13 @@ def test_nats_server_accepts_the_generated_configuration(tmp_path):
     text = config.read_text()
     assert not any(i.seed_file.read_text().strip() in text for i in identities.values())  # only public keys go to the server
     assert all(i.public_key in text for i in identities.values())
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_service_with_unreadable_credentials_says_so_in_one_line(service, tmp_path):
+    bad = tmp_path / "junk.nk"
+    bad.write_text("junk\n")
+    env = {**os.environ, CREDS_ENV: str(bad), "PLUGYARD_DATA_DIR": str(tmp_path), "PLUGYARD_NATS_URL": "nats://127.0.0.1:1"}
+    done = subprocess.run([sys.executable, "-m", f"plugyard_{service}"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 69, done.stderr
+    assert f"{service}: error: {bad} is not an nkey seed file" in done.stderr and "Traceback" not in done.stderr

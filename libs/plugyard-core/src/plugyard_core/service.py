@@ -16,7 +16,7 @@ from faststream.nats import NatsBroker, NatsRouter
 from faststream.nats.security import NatsNKey, NatsSecurity
 from nats.aio.client import Client
 
-from plugyard_core.connection import BusAccess, bus_access, connect_until_stopped
+from plugyard_core.connection import BusAccess, NatsRefused, bus_access, connect_until_stopped
 from plugyard_core.consumer import TrackedConsumer
 from plugyard_core.outbox import OutboxRelay
 from plugyard_core.rpc_server import rpc_middlewares
@@ -39,6 +39,7 @@ def configure_logging() -> None:
 
 
 EXIT_CONFIG = 78  # sysexits EX_CONFIG
+EXIT_UNAVAILABLE = 69
 
 
 def run_main(name: str, build: Callable[[], Service], config_errors: tuple[type[Exception], ...]) -> None:
@@ -49,7 +50,11 @@ def run_main(name: str, build: Callable[[], Service], config_errors: tuple[type[
     except (*config_errors, StallConfigError) as exc:
         print(f"{name}: error: {exc}", file=sys.stderr, flush=True)
         sys.exit(EXIT_CONFIG)
-    asyncio.run(service.run())
+    try:
+        asyncio.run(service.run())
+    except NatsRefused as exc:  # wrong or unreadable credentials: one line, not a traceback
+        print(f"{name}: error: {exc}", file=sys.stderr, flush=True)
+        sys.exit(EXIT_UNAVAILABLE)
 
 
 def broker_security(access: BusAccess) -> NatsSecurity | None:
@@ -114,10 +119,10 @@ class Service:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, stop.set)
-        access = bus_access(self.name, self.nats_url)
         nc = await connect_until_stopped(f"plugyard-{self.name}", self.nats_url, stop, identity=self.name)
         if nc is None:
             return
+        access = bus_access(self.name, self.nats_url)  # readable: the connection above used it
         if not await ensure_streams_until_stopped(nc, stop, create=access.identity is None):
             await nc.close()
             return
