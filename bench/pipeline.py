@@ -27,9 +27,9 @@ from pathlib import Path
 
 from nats.js.api import StorageType, StreamConfig
 
-from plugyard_core.bus_config import _permissions_block
-from plugyard_core.bus_identities import ADMIN, CREDS_ENV, Identity, ensure_identities
-from plugyard_core.bus_permissions import bus_identities, permissions_for, service_permissions
+from plugyard_core.bus_config import authorization_block
+from plugyard_core.bus_identities import ADMIN, CREDS_ENV, ensure_identities
+from plugyard_core.bus_permissions import bus_identities
 from plugyard_core.connection import connect
 from plugyard_core.embedded_nats import EmbeddedNats, free_port
 from plugyard_core.loadgen import SERVICE as PRODUCER
@@ -53,16 +53,6 @@ def sample_payload(n: int) -> bytes:
         "datacontenttype": "application/json", "data": {"location": "Rotterdam", "leg": n},
         "aggregateid": str(uuid.uuid4()), "aggregateversion": n,
     }).encode()
-
-
-def authorization_block(identities: dict[str, Identity]) -> str:
-    """bus_config.authorization_block, with the producer as one more service: that function knows only the
-    stack's own identities, and `loadgen` is not one of them."""
-    lines = ["authorization {", "  users = ["]
-    for name, identity in identities.items():
-        permissions = (service_permissions if name == PRODUCER else permissions_for)(name, identity.public_key)
-        lines += [f"    # {name}", f"    {{ nkey: {json.dumps(identity.public_key)}", *_permissions_block(permissions, "      "), "    }"]
-    return "\n".join([*lines, "  ]", "}"])
 
 
 async def raw_publish_rate(url: str, data_dir: Path, events: int) -> float:
@@ -145,7 +135,7 @@ async def measure(sync_always: bool, events: int, auth: bool) -> dict:
         data_dir = Path(tmp) / "data"
         # Without --auth no seed is written, so every connection goes without credentials.
         identities = ensure_identities((*bus_identities(), PRODUCER), data_dir) if auth else {}
-        blocks = (authorization_block(identities),) if auth else ()
+        blocks = (authorization_block(identities, extra_services=(PRODUCER,)),) if auth else ()
         server = EmbeddedNats(Path(tmp) / "nats", free_port(), sync_always=sync_always, extra_blocks=blocks)
         server.start()
         try:

@@ -39,13 +39,14 @@ def _permissions_block(permissions: Permissions, indent: str) -> list[str]:
     return lines
 
 
-def authorization_block(identities: dict[str, Identity]) -> str:
-    """`authorization { users = [...] }`: one nkey user per identity, with its subject permissions."""
+def authorization_block(identities: dict[str, Identity], extra_services: tuple[str, ...] = ()) -> str:
+    """`authorization { users = [...] }`: one nkey user per identity, with its subject permissions (`extra_services`
+    are identities to treat as services besides the stack's own)."""
     lines = ["authorization {", "  users = ["]
     for name, identity in identities.items():
         lines.append(f"    # {name}")
         lines.append(f"    {{ nkey: {json.dumps(identity.public_key)}")
-        lines.extend(_permissions_block(permissions_for(name, identity.public_key), "      "))
+        lines.extend(_permissions_block(permissions_for(name, identity.public_key, extra_services), "      "))
         lines.append("    }")
     lines += ["  ]", "}"]
     return "\n".join(lines)

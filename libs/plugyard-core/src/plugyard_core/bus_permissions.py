@@ -116,12 +116,13 @@ def admin_permissions() -> Permissions:
     return Permissions(publish_allow=(">",), subscribe_allow=(">",), allow_responses=True)
 
 
-def permissions_for(identity: str, public_key: str) -> Permissions:
+def permissions_for(identity: str, public_key: str, extra_services: tuple[str, ...] = ()) -> Permissions:
+    """`extra_services`: names to treat as services besides the stack's own (a benchmark's producer)."""
     if identity == ADMIN:
         return admin_permissions()
     if identity == CLIENT:
         return client_permissions(public_key)
-    if identity in SERVICES or identity in RESERVED_SERVICES:
+    if identity in SERVICES or identity in RESERVED_SERVICES or identity in extra_services:
         return service_permissions(identity, public_key)
     raise ValueError(f"unknown bus identity {identity!r}")
 
