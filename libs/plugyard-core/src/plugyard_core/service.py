@@ -147,8 +147,12 @@ class Service:
         failure = next((t.exception() for t in done if t is not stopper and t.exception()), None)
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await broker.stop()
-        await nc.drain()
+        try:
+            await broker.stop()
+            await nc.drain()
+        except Exception as exc:  # NATS going down with the service (Ctrl-C on `plugyard up`): nothing left to drain
+            log.info("%s: the connection closed while stopping (%s)", self.name, type(exc).__name__)
+            await nc.close()
         for hook in self.on_stop:
             hook()
         if failure:

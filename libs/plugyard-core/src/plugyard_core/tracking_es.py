@@ -56,6 +56,10 @@ class RejectedMessage(Aggregate):
         self.raw_excerpt = raw_excerpt
 
 
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def parse_cloudevent(data: bytes, max_bytes: int = MAX_MESSAGE_BYTES) -> CloudEvent:
     """The message body as a CloudEvent, or Reject naming what is wrong with it."""
     try:
@@ -63,7 +67,8 @@ def parse_cloudevent(data: bytes, max_bytes: int = MAX_MESSAGE_BYTES) -> CloudEv
     except JsonLimitExceeded as exc:
         raise Reject(str(exc)) from None
     try:
-        obj = json.loads(data)
+        # JSON has no NaN or Infinity; Python's decoder takes them, the ledger refuses them: every consumer agrees.
+        obj = json.loads(data, parse_constant=_no_constant)
     except ValueError as exc:  # UnicodeDecodeError is a ValueError too
         raise Reject(f"not JSON: {exc}") from None
     if not isinstance(obj, dict):
