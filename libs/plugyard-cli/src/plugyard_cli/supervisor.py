@@ -11,8 +11,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from plugyard_core.bus_identities import ADMIN, CREDS_ENV, seed_path
-from plugyard_core.connection import NatsUnreachable, connect
+from plugyard_core.bus_identities import ADMIN, CREDS_ENV, CredentialsError, seed_path
+from plugyard_core.connection import BusAccess, NatsUnreachable, bus_access, connect
 from plugyard_core.embedded_nats import EmbeddedNats
 from plugyard_core.services import service_module
 from plugyard_core.settings import NATS_URL_FILE
@@ -56,6 +56,10 @@ class Supervisor:
     say: callable = print
     children: list[Child] = field(default_factory=list)
 
+    def admin_access(self) -> BusAccess:
+        """The stack's own admin seed, whatever credentials the shell that ran `plugyard up` names."""
+        return bus_access(ADMIN, self.nats_url, self.data_dir, from_env=False)
+
     def child_env(self, name: str) -> dict[str, str]:
         env = dict(os.environ)
         env["PLUGYARD_NATS_URL"] = self.nats_url
@@ -76,7 +80,7 @@ class Supervisor:
     async def wait_ready(self, stop: asyncio.Event) -> bool:
         deadline = time.monotonic() + READY_TIMEOUT_S
         pending = set(self.services)
-        nc = await connect("plugyard-up", self.nats_url, identity=ADMIN, data_directory=self.data_dir)
+        nc = await connect("plugyard-up", self.nats_url, access=self.admin_access())
         try:
             while pending and not stop.is_set() and time.monotonic() < deadline:
                 for name in sorted(pending):
@@ -138,8 +142,8 @@ class Supervisor:
                 self.say(f"nats-server (JetStream, sync always) on {self.nats_url}, store in {self.embedded.data_dir}")
             (self.data_dir / NATS_URL_FILE).write_text(self.nats_url + "\n")
             try:
-                admin = await connect("plugyard-up", self.nats_url, identity=ADMIN, reconnect=False, data_directory=self.data_dir)
-            except NatsUnreachable as exc:
+                admin = await connect("plugyard-up", self.nats_url, reconnect=False, access=self.admin_access())
+            except (NatsUnreachable, CredentialsError) as exc:
                 self.say(f"error: {exc}")
                 return 69
             try:  # only the admin identity may create or change streams

@@ -87,10 +87,10 @@ def ensure_identities(names: list[str] | tuple[str, ...], data_directory: str | 
     return {name: ensure_identity(name, data_directory) for name in names}
 
 
-def credentials_for(identity: str, data_directory: str | Path | None = None) -> Identity | None:
-    """The seed this process connects with: `PLUGYARD_NATS_CREDS`, else `<data-dir>/creds/<identity>.nk`
-    when it exists, else None (a server without authentication)."""
-    explicit = os.environ.get(CREDS_ENV)
+def credentials_for(identity: str, data_directory: str | Path | None = None, *, from_env: bool = True) -> Identity | None:
+    """The seed this process connects with: `PLUGYARD_NATS_CREDS` (unless not `from_env`), else
+    `<data-dir>/creds/<identity>.nk` when it exists, else None (a server without authentication)."""
+    explicit = os.environ.get(CREDS_ENV) if from_env else None
     if explicit:
         return read_identity(Path(explicit))
     path = seed_path(identity, data_directory)

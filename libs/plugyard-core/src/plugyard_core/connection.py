@@ -45,14 +45,14 @@ class BusAccess:
         return f"credentials {self.identity.seed_file}" if self.identity else "no credentials"
 
 
-def bus_access(identity: str, url: str, data_directory=None) -> BusAccess:
+def bus_access(identity: str, url: str, data_directory=None, *, from_env: bool = True) -> BusAccess:
     """The seed (`PLUGYARD_NATS_CREDS`, else `<data-dir>/creds/<identity>.nk`) and, for a `tls://` URL or a
     configured CA (`PLUGYARD_NATS_CA`, else `<data-dir>/nats-ca.pem`), a TLS context that verifies the server."""
     ca = settings.nats_ca(data_directory)
     context = None
     if ca is not None or url.startswith("tls://"):
         context = ssl.create_default_context(cafile=str(ca) if ca else None)
-    return BusAccess(credentials_for(identity, data_directory), context)
+    return BusAccess(credentials_for(identity, data_directory, from_env=from_env), context)
 
 
 async def _log_error(error: Exception) -> None:
