@@ -9,32 +9,16 @@ import asyncio
 import json
 import uuid
 
-import pytest
 from eth_account import Account
 
 from plugyard_core.json_limits import MAX_DEPTH
 from plugyard_core.rpc import call
 from plugyard_core.streams import event_subject, rpc_subject
-from plugyard_registry.main import build_service as build_registry
-from plugyard_scanner.main import build_service as build_scanner
 from plugyard_schemas.rpc import HealthReply, HealthRequest
-from tests.in_process import start_in_process
 from tests.registry.support import make_plugin, publish, release_of
 from tests.scanner.test_scanner_service import wait_for_status
 
 PUBLISHED = event_subject("registry", "VersionPublished")
-
-
-@pytest.fixture
-async def stack(nats_server, tmp_path, monkeypatch):
-    monkeypatch.delenv("PLUGYARD_DEV_ALLOW_PENDING", raising=False)
-    monkeypatch.delenv("PLUGYARD_SCAN_POLICY", raising=False)
-    data = tmp_path / "data"
-    registry = await start_in_process(build_registry(data, nats_server.url))
-    scanner = await start_in_process(build_scanner(data, nats_server.url))
-    yield {"data": data, "scanner": scanner, "registry": registry}
-    await scanner.close()
-    await registry.close()
 
 
 def foreign(event_type: str, data: object) -> dict:

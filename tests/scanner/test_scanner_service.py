@@ -19,7 +19,6 @@ from plugyard_artifacts.cid import cid_of
 from plugyard_core.artifact_store import put_artifact
 from plugyard_core.rpc import RpcError, call
 from plugyard_core.streams import event_subject, rpc_subject
-from plugyard_registry.main import build_service as build_registry
 from plugyard_scanner.main import build_service as build_scanner
 from plugyard_schemas.registry import InfoReply, InfoRequest, ResolveReply, ResolveRequest
 from plugyard_schemas.rpc import HealthReply, HealthRequest
@@ -41,18 +40,6 @@ DYNAMIC = '''
 def compute(expression):
     return eval(expression)
 '''
-
-
-@pytest.fixture
-async def stack(nats_server, tmp_path, monkeypatch):
-    monkeypatch.delenv("PLUGYARD_DEV_ALLOW_PENDING", raising=False)
-    monkeypatch.delenv("PLUGYARD_SCAN_POLICY", raising=False)
-    data = tmp_path / "data"
-    registry = await start_in_process(build_registry(data, nats_server.url))
-    scanner = await start_in_process(build_scanner(data, nats_server.url))
-    yield {"data": data, "scanner": scanner, "registry": registry}
-    await scanner.close()
-    await registry.close()
 
 
 @pytest.fixture
