@@ -144,3 +144,14 @@ def test_speed_is_linear_and_small_beside_decoding():
     assert best_of_3(typical) < 0.1
     assert best_of_3(brackets) < 0.3
     assert best_of_3(brackets[: len(brackets) // 4]) < best_of_3(brackets)
+
+
+def test_loads_within_limits_checks_before_it_decodes():
+    from plugyard_core.json_limits import loads_within_limits
+
+    assert loads_within_limits(b'{"a": [1]}') == {"a": [1]}
+    with pytest.raises(JsonLimitExceeded):
+        loads_within_limits(b"[" * 100_000 + b"]" * 100_000)
+    with pytest.raises(ValueError) as not_json:
+        loads_within_limits(b"{not json")
+    assert not isinstance(not_json.value, JsonLimitExceeded)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from itertools import accumulate
+from typing import Any
 
 # The bus's max_payload (embedded_nats, docker-compose): no request or reply is larger. Events pass the streams'
 # smaller max_msg_size (streams.MAX_MESSAGE_BYTES).
@@ -47,6 +48,15 @@ def check_json_limits(data: bytes | bytearray | memoryview | str, *, max_bytes: 
     depth = _depth(structure)
     if depth > max_depth:
         raise JsonLimitExceeded(f"JSON nested {depth} levels deep, deeper than the {max_depth}-level limit")
+
+
+def loads_within_limits(
+    data: bytes | bytearray | memoryview | str, *, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH, **json_options: Any
+) -> Any:
+    """`json.loads(data)` once `check_json_limits` has passed: how JSON from the bus is decoded. Raises
+    JsonLimitExceeded for the limits, another ValueError (UnicodeDecodeError among them) for what is not JSON."""
+    check_json_limits(data, max_bytes=max_bytes, max_depth=max_depth)
+    return json.loads(data, **json_options)
 
 
 def nesting_depth(data: bytes | bytearray | memoryview | str) -> int:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import TypeVar
 
 from nats.aio.client import Client
 from nats.errors import NoRespondersError, TimeoutError as NatsTimeout
 from pydantic import BaseModel, ValidationError
 
-from plugyard_core.json_limits import REPLY_MAX_DEPTH, JsonLimitExceeded, check_json_limits
+from plugyard_core.json_limits import REPLY_MAX_DEPTH, JsonLimitExceeded, loads_within_limits
 from plugyard_schemas.rpc import ErrorBody, ErrorCode, ErrorReply
 
 ReplyT = TypeVar("ReplyT", bound=BaseModel)
@@ -62,11 +61,9 @@ async def call(
     except NatsTimeout:
         raise ServiceUnavailable(f"no reply on {subject} within {timeout:g} s") from None
     try:
-        check_json_limits(message.data, max_depth=REPLY_MAX_DEPTH)
+        body = loads_within_limits(message.data, max_depth=REPLY_MAX_DEPTH)
     except JsonLimitExceeded as exc:
         raise RpcError("internal", f"the reply on {subject} is refused: {exc}") from None
-    try:
-        body = json.loads(message.data)
     except ValueError:
         raise RpcError("internal", f"the reply on {subject} is not JSON") from None
     # A reply comes from whoever answers on the subject: one that is not what was asked for is an error naming

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
@@ -15,7 +14,7 @@ from pydantic import ValidationError
 
 from plugyard_core.consumer import Delivered, Rejected
 from plugyard_core.eventstore import PlugyardApplication
-from plugyard_core.json_limits import JsonLimitExceeded, check_json_limits
+from plugyard_core.json_limits import JsonLimitExceeded, loads_within_limits
 from plugyard_core.rpc import summarize_validation_error
 from plugyard_core.streams import EVENTS_STREAM, MAX_MESSAGE_BYTES
 from plugyard_schemas.cloudevent import CloudEvent
@@ -63,12 +62,10 @@ def _no_constant(name: str) -> None:
 def parse_cloudevent(data: bytes, max_bytes: int = MAX_MESSAGE_BYTES) -> CloudEvent:
     """The message body as a CloudEvent, or Reject naming what is wrong with it."""
     try:
-        check_json_limits(data, max_bytes=max_bytes)
+        # JSON has no NaN or Infinity; Python's decoder takes them, the ledger refuses them: every consumer agrees.
+        obj = loads_within_limits(data, max_bytes=max_bytes, parse_constant=_no_constant)
     except JsonLimitExceeded as exc:
         raise Reject(str(exc)) from None
-    try:
-        # JSON has no NaN or Infinity; Python's decoder takes them, the ledger refuses them: every consumer agrees.
-        obj = json.loads(data, parse_constant=_no_constant)
     except ValueError as exc:  # UnicodeDecodeError is a ValueError too
         raise Reject(f"not JSON: {exc}") from None
     if not isinstance(obj, dict):

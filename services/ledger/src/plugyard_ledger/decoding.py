@@ -8,7 +8,7 @@ import logging
 from pydantic import ValidationError
 
 from plugyard_core.consumer import Delivered
-from plugyard_core.json_limits import JsonLimitExceeded, check_json_limits
+from plugyard_core.json_limits import JsonLimitExceeded, loads_within_limits
 from plugyard_core.rpc import describe_validation_error
 from plugyard_ledger.warehouse import IncomingEvent, IncomingRejection
 from plugyard_schemas.cloudevent import CloudEvent
@@ -39,12 +39,10 @@ def _rejection(delivered: Delivered, reason: str) -> IncomingRejection:
 
 def _decode(delivered: Delivered) -> IncomingEvent | IncomingRejection:
     try:
-        check_json_limits(delivered.data, max_bytes=MAX_EVENT_BYTES)
+        body = loads_within_limits(delivered.data, max_bytes=MAX_EVENT_BYTES)
     except JsonLimitExceeded as exc:
         return _rejection(delivered, str(exc))
-    try:
-        body = json.loads(delivered.data)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # UnicodeDecodeError is a ValueError too
         return _rejection(delivered, f"not JSON: {exc}")
     if not isinstance(body, dict):
         return _rejection(delivered, f"not a CloudEvent: a JSON {type(body).__name__}, not an object")

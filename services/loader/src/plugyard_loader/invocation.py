@@ -16,7 +16,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
-from plugyard_core.json_limits import JsonLimitExceeded, check_json_limits
+from plugyard_core.json_limits import JsonLimitExceeded, loads_within_limits
 from plugyard_core.rpc_server import stream_delivery_refusal
 from plugyard_core.streams import plugin_subject
 from plugyard_loader.runner import error_reply
@@ -50,11 +50,9 @@ def parse_args(data: bytes) -> dict[str, Any] | str:
     if not data.strip():
         return {}
     try:
-        check_json_limits(data)
+        args = loads_within_limits(data)
     except JsonLimitExceeded as exc:
         return f"the request body is refused: {exc}"
-    try:
-        args = json.loads(data)
     except ValueError as exc:
         return f"the request body is not JSON: {exc}"
     if not isinstance(args, dict):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from datetime import datetime, timezone
 from typing import Annotated
@@ -16,7 +15,7 @@ from pydantic import ValidationError
 
 from plugyard_cli.bus import with_nats
 from plugyard_cli.output import EXIT_NO, EXIT_UNAVAILABLE, EXIT_USAGE, CliError, console, print_json
-from plugyard_core.json_limits import REPLY_MAX_DEPTH, JsonLimitExceeded, check_json_limits
+from plugyard_core.json_limits import REPLY_MAX_DEPTH, JsonLimitExceeded, check_json_limits, loads_within_limits
 from plugyard_core.rpc import describe_validation_error
 from plugyard_core.streams import EVENTS_STREAM
 from plugyard_schemas.cloudevent import CloudEvent
@@ -28,8 +27,7 @@ ACK_TIMEOUT_S = 5.0
 
 def build_event(event_type: str, source: str, data: str, event_id: str | None, subject: str | None) -> CloudEvent:
     try:
-        check_json_limits(data)  # decoding a deeper document could crash this process (py_ecc raises the recursion limit)
-        payload = json.loads(data)
+        payload = loads_within_limits(data)  # a deeper document could crash this process (py_ecc raises the recursion limit)
     except JsonLimitExceeded as exc:
         raise CliError(f"--data is refused: {exc}", code="invalid_request", exit_code=EXIT_USAGE) from None
     except ValueError as exc:
@@ -90,8 +88,7 @@ async def publish_event(nc: Client, nats_subject: str, body: bytes, event_id: st
     except NatsTimeout:
         raise CliError(f"no ack for {nats_subject} within {ACK_TIMEOUT_S:g} s", code="unavailable", exit_code=EXIT_UNAVAILABLE) from None
     try:
-        check_json_limits(msg.data, max_depth=REPLY_MAX_DEPTH)
-        ack = json.loads(msg.data)
+        ack = loads_within_limits(msg.data, max_depth=REPLY_MAX_DEPTH)
     except JsonLimitExceeded as exc:
         raise CliError(f"the ack on {nats_subject} is refused: {exc}", code="internal") from None
     except ValueError:
@@ -143,12 +140,10 @@ def tail(
 
 def show(nats_subject: str, seq: int, data: bytes, as_json: bool) -> None:
     try:
-        check_json_limits(data)  # as every consumer does: a deeper message would crash this process in json.loads
+        event = loads_within_limits(data)  # as every consumer does: a deeper message would crash this process
     except JsonLimitExceeded as exc:
         show_refused(nats_subject, seq, str(exc), as_json)
         return
-    try:
-        event = json.loads(data)
     except ValueError:
         event = None
     if as_json:

@@ -14,7 +14,7 @@ from rich.table import Table
 from plugyard_cli.bus import with_nats
 from plugyard_cli.loader_hosts import loader_host
 from plugyard_cli.output import EXIT_NO, EXIT_UNAVAILABLE, EXIT_USAGE, CliError, console, err_console, print_json
-from plugyard_core.json_limits import REPLY_MAX_DEPTH, JsonLimitExceeded, check_json_limits
+from plugyard_core.json_limits import REPLY_MAX_DEPTH, JsonLimitExceeded, loads_within_limits
 from plugyard_core.rpc import call
 from plugyard_core.streams import loader_subject, plugin_subject
 from plugyard_schemas.loader import (
@@ -125,8 +125,7 @@ def invoke(
 ) -> None:
     """Call a plugin's action over the bus, on whichever host has it loaded."""
     try:
-        check_json_limits(args)  # the loader refuses deeper arguments; decoding them here could crash this process
-        arguments = json.loads(args)
+        arguments = loads_within_limits(args)  # the loader refuses deeper arguments; decoding them could crash this process
     except JsonLimitExceeded as exc:
         raise CliError(f"--args is refused: {exc}", code="invalid_request", exit_code=EXIT_USAGE) from None
     except ValueError as exc:
@@ -147,11 +146,9 @@ def invoke(
         try:
             # Whoever answers on the subject wrote these bytes: checked before decoding, which a deep document
             # would turn into a stack overflow (py_ecc raises the recursion limit).
-            check_json_limits(msg.data, max_depth=REPLY_MAX_DEPTH)
+            body = loads_within_limits(msg.data, max_depth=REPLY_MAX_DEPTH)
         except JsonLimitExceeded as exc:
             raise CliError(f"the reply from {name} is refused: {exc}", code="internal") from None
-        try:
-            body = json.loads(msg.data)
         except ValueError:
             raise CliError(f"the reply from {name} is not JSON", code="internal") from None
         if not isinstance(body, dict):
