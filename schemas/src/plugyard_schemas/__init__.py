@@ -24,6 +24,7 @@ from plugyard_schemas.loader import (
     PsReply,
     PsRequest,
     ReloadRequest,
+    SlowCall,
     TelemetrySample,
     UnloadRequest,
 )
@@ -76,6 +77,26 @@ from plugyard_schemas.scanner import (
     ScanStatusRequest,
 )
 from plugyard_schemas.rpc import ErrorBody, ErrorCode, ErrorReply, HealthReply, HealthRequest
+
+from plugyard_schemas.telemetry import (
+    AlertRaised,
+    AlertResolved,
+    AlertView,
+    AlertsReply,
+    AlertsRequest,
+    NoRegression,
+    Recommendation,
+    RecommendationsReply,
+    RecommendationsRequest,
+    RegressionDetected,
+    ShowGroup,
+    ShowReply,
+    ShowRequest,
+    TopReply,
+    TopRequest,
+    TopRow,
+    VersionMark,
+)
 
 __all__ = [
     "SPEC_VERSION",
@@ -134,6 +155,7 @@ __all__ = [
     "PluginFailed",
     "PermissionViolation",
     "TelemetrySample",
+    "SlowCall",
     "ActionStats",
     "ScanCompleted",
     "ScanStatusReply",
@@ -155,5 +177,22 @@ __all__ = [
     "VersionYanked",
     "YankReply",
     "YankRequest",
+    "AlertRaised",
+    "AlertResolved",
+    "AlertView",
+    "AlertsReply",
+    "AlertsRequest",
+    "NoRegression",
+    "Recommendation",
+    "RecommendationsReply",
+    "RecommendationsRequest",
+    "RegressionDetected",
+    "ShowGroup",
+    "ShowReply",
+    "ShowRequest",
+    "TopReply",
+    "TopRequest",
+    "TopRow",
+    "VersionMark",
     "normalize_name",
 ]

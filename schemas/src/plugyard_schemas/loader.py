@@ -191,10 +191,28 @@ LOADER_EVENTS: dict[str, type[_EventData]] = {
 
 
 class ActionStats(BaseModel):
-    calls: int = 0
-    errors: int = 0
+    calls: int = Field(default=0, ge=0)
+    errors: int = Field(default=0, ge=0)
     latency_ms_p50: float | None = None
     latency_ms_max: float | None = None
+    latency_buckets: list[int] = Field(
+        default_factory=list, max_length=64,
+        description="Calls per latency bucket (plugyard_schemas.telemetry.LATENCY_BUCKETS_MS, then one for slower), "
+        "counted since the worker started",
+    )
+    errors_by_code: dict[str, int] = Field(default_factory=dict, description="Errors since the worker started, per error code")
+    cpu_ms: float | None = Field(default=None, description="The worker's CPU time spent in this action's calls since it started")
+
+
+class SlowCall(BaseModel):
+    """A call that ran past its action's budget: where the worker's own stack sampler found it spending the time."""
+
+    action: str
+    elapsed_ms: float
+    budget_ms: float
+    at: str
+    stack: list[str] = Field(default_factory=list, max_length=64, description="file:line function, innermost last, the most-sampled frames")
+    samples: int = 0
 
 
 class TelemetrySample(BaseModel):
@@ -212,3 +230,8 @@ class TelemetrySample(BaseModel):
     calls: int
     errors: int
     actions: dict[str, ActionStats] = Field(default_factory=dict)
+    started_at: str | None = Field(default=None, description="When this worker was spawned, ISO 8601")
+    startup_ms: float | None = Field(default=None, description="Spawn to ready, for this worker")
+    net_out_bytes: int | None = Field(default=None, description="Bytes sent through the egress proxy by this worker")
+    net_in_bytes: int | None = Field(default=None, description="Bytes received through the egress proxy by this worker")
+    slow_calls: list[SlowCall] = Field(default_factory=list, max_length=32, description="Calls past budget since the last sample")

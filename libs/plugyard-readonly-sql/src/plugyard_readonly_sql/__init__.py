@@ -1,0 +1,1 @@
+"""Read-only SQL over a DuckDB database, within limits."""

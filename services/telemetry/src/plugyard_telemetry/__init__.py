@@ -1,0 +1,1 @@
+"""Plugyard telemetry service."""

@@ -1,0 +1,3 @@
+from plugyard_telemetry.main import main
+
+main()
