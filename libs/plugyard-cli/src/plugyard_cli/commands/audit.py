@@ -38,7 +38,11 @@ def sql(
     reply = with_nats(
         lambda nc: call(nc, rpc_subject("ledger", "sql"), SqlRequest(sql=statement, max_rows=max_rows), SqlReply, timeout=QUERY_TIMEOUT_S)
     )
-    fmt = Format.json if as_json else format
+    print_sql_reply(reply, Format.json if as_json else format, max_rows)
+
+
+def print_sql_reply(reply: SqlReply, fmt: Format, max_rows: int) -> None:
+    """An SQL answer as JSON, CSV or a table (shared by `audit sql` and `telemetry sql`)."""
     if fmt is Format.json:
         print_json(reply.model_dump())
     elif fmt is Format.csv:
