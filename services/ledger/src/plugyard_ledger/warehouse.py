@@ -7,32 +7,49 @@ The database is opened with external access disabled, so neither a query nor any
 DuckDB read or write host files; Parquet segments are written with pyarrow instead.
 
 Audit SQL runs within limits (`AuditLimits`): a few queries at once, each stopped when it runs too long or
-grows DuckDB's working memory too far, and DuckDB's worker threads capped for the whole database.
+grows DuckDB's working memory too far, and DuckDB's worker threads capped for the whole database. That
+machinery is plugyard_readonly_sql's, shared with telemetry sql; its names are re-exported here.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import math
-import os
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime
 from pathlib import Path
-from time import monotonic
 from typing import Any, NamedTuple
-from uuid import UUID
 
 import duckdb
 import pyarrow as pa
 
 from plugyard_ledger import segments
 from plugyard_ledger.hashchain import CONTENT_SELECT, GENESIS_HASH, ChainChecker, epoch_micros, row_hash
+# The audit SQL names the ledger had before they moved to plugyard_readonly_sql; handlers, main and the tests
+# import them from here, some (QueryBusy, AuditConfigError, the AUDIT_* names) for nothing but that.
+from plugyard_readonly_sql import (
+    QueryBusy,
+    QueryFailed,
+    QueryOverLimit,
+    QueryRefused,
+    QueryResult,
+    ReadOnlySql,
+    connect,
+    rollback_quietly,
+)
+from plugyard_readonly_sql import QUERIES_AT_ONCE as AUDIT_QUERIES_AT_ONCE
+from plugyard_readonly_sql import SqlConfigError as AuditConfigError
+from plugyard_readonly_sql import SqlLimits as AuditLimits
+from plugyard_readonly_sql.limits import DEFAULT_MEMORY_MB as DEFAULT_AUDIT_MEMORY_MB
+from plugyard_readonly_sql.limits import DEFAULT_THREADS as DEFAULT_AUDIT_THREADS
+from plugyard_readonly_sql.limits import DEFAULT_TIMEOUT_S as DEFAULT_AUDIT_TIMEOUT_S
+from plugyard_readonly_sql.limits import MEMORY_ENV as AUDIT_MEMORY_ENV
+from plugyard_readonly_sql.limits import THREADS_ENV as AUDIT_THREADS_ENV
+from plugyard_readonly_sql.limits import TIMEOUT_ENV as AUDIT_TIMEOUT_ENV
 
 DATABASE_FILE = "warehouse.duckdb"
 SEGMENTS_DIRECTORY = "segments"
@@ -45,40 +62,9 @@ REJECTED_RAW_KEPT_BYTES = 4096
 
 VERIFY_CHUNK_ROWS = 100_000
 
-AUDIT_MEMORY_ENV = "PLUGYARD_AUDIT_MEMORY_MB"
-AUDIT_THREADS_ENV = "PLUGYARD_AUDIT_THREADS"
-AUDIT_TIMEOUT_ENV = "PLUGYARD_AUDIT_TIMEOUT_S"
-# Room for a GROUP BY over millions of events, far below the 4.2 GB one unbounded query grew the ledger to.
-DEFAULT_AUDIT_MEMORY_MB = 512
-# DuckDB's worker threads for the whole database: a heavy query gets two cores, not every core of a host the
-# ledger shares with the other services.
-DEFAULT_AUDIT_THREADS = 2
-# GROUP BY over 10M events takes under a second (DESIGN.md); a query still running after 10 s is a runaway
-# holding a slot, and the answer comes well inside the CLI's 60 s wait.
-DEFAULT_AUDIT_TIMEOUT_S = 10.0
-# Audit queries running at once: a quick one runs beside one or two slow ones. Each may grow memory by the
-# limit, so this many times the limit bounds audit SQL's memory as a whole.
-AUDIT_QUERIES_AT_ONCE = 3
-AUDIT_CHECK_S = 0.05  # how often a running query's time and memory are looked at
-MIB = 1024 * 1024
-# DuckDB's memory tags for query intermediates; the writer's rows and index are BASE_TABLE, IN_MEMORY_TABLE, ART_INDEX.
-_QUERY_MEMORY = (
-    "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() "
-    "WHERE tag IN ('HASH_TABLE', 'ORDER_BY', 'WINDOW', 'COLUMN_DATA', 'ALLOCATOR')"
-)
-
-_CONNECTION_CONFIG = {
-    "enable_external_access": False,
-    "autoinstall_known_extensions": False,
-    "autoload_known_extensions": False,
-    "allow_community_extensions": False,
-    # Without this, a query naming a Python variable (a pyarrow table, a DataFrame) would scan it.
-    "python_enable_replacements": False,
-    # A checkpoint re-serializes the whole unique index on (source, id) (duckdb/duckdb#24848), so its
-    # cost grows with the table: checkpoint rarely. The WAL this leaves is replayed only after a crash.
-    "checkpoint_threshold": "256MB",
-    "lock_configuration": True,
-}
+# A checkpoint re-serializes the whole unique index on (source, id) (duckdb/duckdb#24848), so its cost grows
+# with the table: checkpoint rarely. The WAL this leaves is replayed only after a crash.
+_CHECKPOINT_CONFIG = {"checkpoint_threshold": "256MB"}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -176,13 +162,6 @@ class AppendResult:
 
 
 @dataclass(frozen=True)
-class QueryResult:
-    columns: list[str]
-    rows: list[list]
-    truncated: bool = False
-
-
-@dataclass(frozen=True)
 class VerifyResult:
     ok: bool
     rows_checked: int
@@ -199,60 +178,6 @@ class InvalidEvent(ValueError):
         super().__init__(f"event at stream sequence {stream_seq}: {problem}" if stream_seq else problem)
         self.stream_seq = stream_seq
         self.problem = problem
-
-
-class QueryRefused(ValueError):
-    """An audit query that is not read-only."""
-
-
-class QueryFailed(ValueError):
-    """An audit query DuckDB could not run (syntax, unknown column, file access, time or memory limit...)."""
-
-
-class QueryOverLimit(QueryFailed):
-    """An audit query stopped at its time or memory limit."""
-
-
-class QueryBusy(QueryFailed):
-    """Every audit query slot stayed taken for as long as a query may run."""
-
-
-class AuditConfigError(ValueError):
-    """A `PLUGYARD_AUDIT_*` variable that does not hold a usable limit."""
-
-
-@dataclass(frozen=True)
-class AuditLimits:
-    """What one audit query may use: `memory_mb` of DuckDB working memory, `timeout_s` of time; `threads` are
-    DuckDB's worker threads, set for the whole database (a query's own thread works on it too)."""
-
-    memory_mb: int = DEFAULT_AUDIT_MEMORY_MB
-    threads: int = DEFAULT_AUDIT_THREADS
-    timeout_s: float = DEFAULT_AUDIT_TIMEOUT_S
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> AuditLimits:
-        """The limits `PLUGYARD_AUDIT_MEMORY_MB`, `PLUGYARD_AUDIT_THREADS` and `PLUGYARD_AUDIT_TIMEOUT_S` set;
-        defaults where unset. Raises AuditConfigError naming a variable whose value is not a usable limit."""
-        env = os.environ if environ is None else environ
-        return cls(
-            memory_mb=int(_env_number(env, AUDIT_MEMORY_ENV, DEFAULT_AUDIT_MEMORY_MB, 16, "a whole number of MiB", whole=True)),
-            threads=int(_env_number(env, AUDIT_THREADS_ENV, DEFAULT_AUDIT_THREADS, 1, "a whole number of threads", whole=True)),
-            timeout_s=_env_number(env, AUDIT_TIMEOUT_ENV, DEFAULT_AUDIT_TIMEOUT_S, 0.1, "a number of seconds", whole=False),
-        )
-
-
-def _env_number(env: Mapping[str, str], name: str, default: float, least: float, what: str, *, whole: bool) -> float:
-    text = env.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = int(text) if whole else float(text)
-    except ValueError:
-        value = None
-    if value is None or not math.isfinite(value) or value < least:
-        raise AuditConfigError(f"{name} must be {what}, at least {least:g}; got {text!r}")
-    return value
 
 
 class _Candidate(NamedTuple):
@@ -277,7 +202,6 @@ class Warehouse:
         if segment_rows < 1:
             raise ValueError("segment_rows must be at least 1")
         self.audit = audit or AuditLimits()
-        self._audit_slots = threading.BoundedSemaphore(AUDIT_QUERIES_AT_ONCE)
         self._directory = Path(directory)
         self._directory.mkdir(parents=True, exist_ok=True)
         self._segments_dir = self._directory / SEGMENTS_DIRECTORY
@@ -286,8 +210,9 @@ class Warehouse:
         self._write_lock = threading.Lock()
         self._export_lock = threading.Lock()
         self._closed = False
-        config = {**_CONNECTION_CONFIG, "threads": self.audit.threads}
-        self._db = duckdb.connect(str(self._directory / DATABASE_FILE), config=config)
+        self._db = connect(self._directory / DATABASE_FILE, limits=self.audit, extra_config=_CHECKPOINT_CONFIG)
+        self._audit_sql = ReadOnlySql(self._db, self.audit, label="audit sql", what="the ledger")
+        self._audit_slots = self._audit_sql.slots
         self._writer = self._db.cursor()
         self._writer.execute(_SCHEMA)
         head = _first_row(self._writer, "SELECT row_no, hash FROM events ORDER BY row_no DESC LIMIT 1")
@@ -351,7 +276,7 @@ class Warehouse:
             )
             writer.commit()
         except BaseException:
-            _rollback_quietly(writer)
+            rollback_quietly(writer)
             raise
         self._head_row_no, self._head_hash, self._last_seq = head_row_no, head_hash, last_stream_seq
         return result
@@ -364,7 +289,7 @@ class Warehouse:
             try:
                 landed = set(writer.execute(_INSERT_INCOMING_NOT_STORED).fetchall())
             finally:
-                _rollback_quietly(writer)
+                rollback_quietly(writer)
         return {(c.source, c.id) for c in fresh} - landed
 
     def _explain_conversion_error(
@@ -401,42 +326,8 @@ class Warehouse:
         run it or it goes past the audit limits. With AUDIT_QUERIES_AT_ONCE queries running, a query waits
         for one of them to end, at most the time limit, then fails as busy.
         """
-        if max_rows < 1:
-            raise ValueError("max_rows must be at least 1")
-        if not self._audit_slots.acquire(timeout=self.audit.timeout_s):
-            raise QueryBusy(f"the ledger is busy: {AUDIT_QUERIES_AT_ONCE} audit queries are running; try again shortly")
-        try:
-            return self._audit_query(sql, max_rows)
-        finally:
-            self._audit_slots.release()
-
-    def _audit_query(self, sql: str, max_rows: int) -> QueryResult:
-        with self._reader() as cursor:
-            statements = _read_only_statements(cursor, sql)
-            cursor.begin()  # never committed: whatever a statement might change is rolled back
-            guard = _QueryGuard(self._db, cursor, self.audit)
-            try:
-                with guard:
-                    for statement in statements:
-                        cursor.execute(statement)
-                    description = cursor.description or []
-                    fetched = cursor.fetchmany(max_rows + 1)
-            except duckdb.InterruptException as exc:
-                raise QueryOverLimit(guard.stopped_because() or "query interrupted") from exc
-            except duckdb.OutOfMemoryException as exc:
-                raise QueryOverLimit(f"query ran out of memory: {str(exc).splitlines()[0]}") from exc
-            except duckdb.PermissionException as exc:
-                raise QueryFailed(f"audit sql cannot read or write files on the host: {exc}") from exc
-            except duckdb.Error as exc:
-                raise QueryFailed(str(exc)) from exc
-            finally:
-                _rollback_quietly(cursor)
-        json_columns = {i for i, column in enumerate(description) if str(column[1]) == "JSON"}
-        rows = [
-            [_json_ready(value, parse_json=i in json_columns) for i, value in enumerate(row)]
-            for row in fetched[:max_rows]
-        ]
-        return QueryResult([column[0] for column in description], rows, truncated=len(fetched) > max_rows)
+        self._check_open()
+        return self._audit_sql.query(sql, max_rows=max_rows)
 
     def verify(self) -> VerifyResult:
         """Recompute the hash chain in row order, a chunk at a time, and check its head against the last
@@ -446,7 +337,7 @@ class Warehouse:
             try:
                 return _verify_snapshot(cursor)
             finally:
-                _rollback_quietly(cursor)
+                rollback_quietly(cursor)
 
     # ---- segments
 
@@ -518,85 +409,6 @@ def _first_row(cursor: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | 
     # Fetching everything finishes the result; DuckDB 2.0 refuses other work on a cursor with one open.
     rows = cursor.execute(sql, params).fetchall()
     return rows[0] if rows else None
-
-
-class _QueryGuard:
-    """Watches one audit query from a thread of its own and interrupts its cursor when the query runs past the
-    time limit or grows DuckDB's working memory past the memory limit.
-
-    Why not DuckDB's own `memory_limit`: it is one limit for the whole database, the writer's included, and a
-    commit that meets it invalidates the database until the ledger restarts. DuckDB accounts memory per
-    database, not per connection, so a query is charged with what grew since it started: DuckDB's memory for
-    query intermediates, or the process's resident memory for what DuckDB does not account (large strings),
-    whichever grew more. A query running beside a heavier one may be charged with some of the other's growth.
-    """
-
-    def __init__(self, db: duckdb.DuckDBPyConnection, cursor: duckdb.DuckDBPyConnection, limits: AuditLimits) -> None:
-        self._cursor = cursor
-        self._limits = limits
-        self._monitor = db.cursor()
-        self._done = threading.Event()
-        self._reason: str | None = None
-        self._thread = threading.Thread(target=self._watch, name="audit-sql-guard", daemon=True)
-        self._base_tracked, self._base_resident = self._tracked(), _resident_bytes()
-
-    def __enter__(self) -> _QueryGuard:
-        self._started = monotonic()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._done.set()
-        self._thread.join()
-        self._monitor.close()
-
-    def stopped_because(self) -> str | None:
-        return self._reason
-
-    def _watch(self) -> None:
-        deadline = self._started + self._limits.timeout_s
-        allowed = self._limits.memory_mb * MIB
-        while not self._done.wait(max(0.0, min(AUDIT_CHECK_S, deadline - monotonic()))):
-            if monotonic() >= deadline:
-                self._reason = f"query cancelled after {self._limits.timeout_s:g} s ({AUDIT_TIMEOUT_ENV})"
-            elif self._grown() > allowed:
-                self._reason = f"query exceeded the {self._limits.memory_mb} MiB memory limit ({AUDIT_MEMORY_ENV})"
-            else:
-                continue
-            _interrupt_quietly(self._cursor)
-            return
-
-    def _grown(self) -> int:
-        return max(self._tracked() - self._base_tracked, _resident_bytes() - self._base_resident)
-
-    def _tracked(self) -> int:
-        try:
-            return _first_row(self._monitor, _QUERY_MEMORY)[0]
-        except duckdb.Error:
-            return 0  # the database is closing; the time limit still applies
-
-
-def _resident_bytes() -> int:
-    """The process's resident memory; 0 where /proc is not there to tell (the DuckDB accounting still applies)."""
-    try:
-        with open("/proc/self/statm", "rb") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
-def _interrupt_quietly(cursor: duckdb.DuckDBPyConnection) -> None:
-    try:
-        cursor.interrupt()
-    except duckdb.Error:
-        pass  # the query ended and its cursor closed as the time ran out
-
-
-def _rollback_quietly(cursor: duckdb.DuckDBPyConnection) -> None:
-    try:
-        cursor.rollback()
-    except duckdb.Error:
-        pass  # no transaction left to roll back (DuckDB ended it on the error)
 
 
 # ---- preparing a batch
@@ -743,69 +555,6 @@ def _strict_json(text: object, name: str, stream_seq: int) -> Any:
         raise InvalidEvent(stream_seq, f"{name} is nested too deeply") from exc
     except ValueError as exc:
         raise InvalidEvent(stream_seq, f"{name} is not valid JSON: {exc}") from exc
-
-
-# ---- audit SQL
-
-_EXPLAIN = re.compile(r"\s*EXPLAIN\s+(?P<explained>.*)", re.IGNORECASE | re.DOTALL)
-_ANALYZE = re.compile(r"ANALY[SZ]E\b", re.IGNORECASE)
-
-
-def _read_only_statements(cursor: duckdb.DuckDBPyConnection, sql: str) -> list[Any]:
-    try:
-        statements = cursor.extract_statements(sql)
-    except duckdb.Error as exc:
-        raise QueryFailed(str(exc)) from exc
-    if not statements:
-        raise QueryFailed("no SQL statement given")
-    for statement in statements:
-        if statement.type == duckdb.StatementType.SELECT:
-            continue
-        if statement.type == duckdb.StatementType.EXPLAIN:
-            if _explains_a_select(cursor, statement.query):
-                continue
-            raise QueryRefused("audit sql is read-only: EXPLAIN is allowed only of a SELECT, without ANALYZE")
-        raise QueryRefused(f"audit sql is read-only: {statement.type.name} statements are refused")
-    return statements
-
-
-def _explains_a_select(cursor: duckdb.DuckDBPyConnection, text: str) -> bool:
-    # EXPLAIN ANALYZE runs the statement it explains, so only a plain EXPLAIN of one SELECT passes.
-    match = _EXPLAIN.fullmatch(text)
-    if match is None or _ANALYZE.match(match["explained"]):
-        return False
-    try:
-        explained = cursor.extract_statements(match["explained"])
-    except duckdb.Error:
-        return False
-    return len(explained) == 1 and explained[0].type == duckdb.StatementType.SELECT
-
-
-def _json_ready(value: Any, *, parse_json: bool = False) -> Any:
-    if parse_json and isinstance(value, str):
-        try:
-            return _json_ready(json.loads(value))
-        except ValueError:
-            return value
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (datetime, date, time)):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return base64.b64encode(bytes(value)).decode("ascii")
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, dict):
-        return {str(key): _json_ready(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_ready(item) for item in value]
-    return str(value)
 
 
 # ---- verification
