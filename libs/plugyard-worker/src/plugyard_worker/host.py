@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import math
 import os
 import signal
 import subprocess
@@ -27,6 +28,8 @@ from plugyard_worker.runtime import BOOTSTRAP, bootstrap_path
 log = logging.getLogger(__name__)
 
 EXIT_GRACE = 1.0  # after the process ends, how long its last frames may take to arrive
+MAX_STACK_FRAMES = 64  # of a slow call's reported stack
+MAX_FRAME_TEXT = 500  # characters of one "file:line function" entry
 OnEvent = Callable[[dict[str, Any]], None]
 
 
@@ -69,12 +72,15 @@ class WorkerHandle:
         self._on_event = on_event
         self.pid: int = process.pid
         self.started_at = time.monotonic()
+        self.spawned_at = time.time()  # wall clock, for telemetry
+        self.startup_ms: float | None = None  # spawn to ready, once ready
         self.actions: list[dict[str, Any]] = []
         self.layers: dict[str, str] = {}
         self.returncode: int | None = None
         self.exited = asyncio.Event()
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future] = {}
+        self._actions: dict[int, str] = {}  # by call id, until its answer comes (even one that comes after the timeout)
         self._decoder = FrameDecoder()
         self._broken = False
         self._stopping = False
@@ -90,13 +96,17 @@ class WorkerHandle:
     async def start(
         cls, spec: SandboxSpec, *, entry: str, sys_path: Sequence[str], library_paths: Sequence[str] = (),
         context: dict[str, Any] | None = None, python: str = sys.executable, on_event: OnEvent | None = None,
-        start_timeout: float = 15.0,
+        start_timeout: float = 15.0, call_budget_ms: float | None = None,
     ) -> WorkerHandle:
-        """Spawn the worker, send it the start frame and wait for ready; WorkerStartError if it does not come up."""
+        """Spawn the worker, send it the start frame and wait for ready; WorkerStartError if it does not come up.
+
+        A call running past `call_budget_ms` has its stack sampled by the worker, reported in a `call_report` event.
+        """
         loop = asyncio.get_running_loop()
         try:
             start_frame = encode({
                 "op": "start", "spec": spec.to_dict(), "entry": entry, "library_paths": list(library_paths), "context": context or {},
+                **({"call_budget_ms": call_budget_ms} if call_budget_ms is not None else {}),
             })
         except FrameError as exc:
             raise WorkerStartError(f"cannot send the start frame: {exc}") from None
@@ -106,6 +116,7 @@ class WorkerHandle:
             raise WorkerStartError(f"cannot start the worker: {exc}") from None
         cmd_read, cmd_write = os.pipe()
         evt_read, evt_write = os.pipe()
+        spawning = time.monotonic()
         try:
             process = await asyncio.create_subprocess_exec(
                 python, "-I", "-S", "-c", BOOTSTRAP, path, str(cmd_read), str(evt_write),
@@ -127,6 +138,7 @@ class WorkerHandle:
             handle._commands, _ = await loop.connect_write_pipe(asyncio.BaseProtocol, commands)
             handle._commands.write(start_frame)
             await asyncio.wait_for(asyncio.shield(handle._ready), start_timeout)
+            handle.startup_ms = (time.monotonic() - spawning) * 1000
         except asyncio.TimeoutError:
             handle.kill()
             await handle.exited.wait()
@@ -153,6 +165,7 @@ class WorkerHandle:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._pending[call_id] = future
+        self._actions[call_id] = action
         # A timer on the future itself: asyncio.wait_for would wrap every call in more futures and callbacks.
         timer = loop.call_later(timeout, _time_out, future, action, timeout)
         try:
@@ -234,6 +247,9 @@ class WorkerHandle:
                 raise FrameError("malformed error in a result frame")
             details = error.get("details")
             outcome = WorkerCallError(_text(error, "code") or "plugin_error", _text(error, "message"), details if isinstance(details, dict) else None)
+        action = self._actions.pop(call_id, None)
+        if action is not None:
+            self._report(action, message)
         future = self._pending.get(call_id)
         if future is None or future.done():
             return  # the call timed out: its late answer has nobody to go to
@@ -241,6 +257,12 @@ class WorkerHandle:
             future.set_exception(outcome)
         else:
             future.set_result(outcome)
+
+    def _report(self, action: str, message: dict[str, Any]) -> None:
+        """Emit what the worker measured of the call, when it says anything well-formed (dropped otherwise)."""
+        cpu_ms, slow = _number(message.get("cpu_ms")), _slow_call(message.get("slow"))
+        if cpu_ms is not None or slow is not None:
+            self._emit({"op": "call_report", "pid": self.pid, "action": action, "cpu_ms": cpu_ms, "slow": slow})
 
     def _protocol_error(self, why: str) -> None:
         self._broken = True
@@ -281,6 +303,27 @@ class WorkerHandle:
 def _time_out(future: asyncio.Future, action: str, timeout: float) -> None:
     if not future.done():
         future.set_exception(CallTimeout(f"{action} did not answer within {timeout:g} s"))
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        return None
+    return float(value)
+
+
+def _slow_call(value: Any) -> dict[str, Any] | None:
+    """elapsed_ms, budget_ms, stack (strings, innermost last) and samples of a slow call's report, if well-formed."""
+    if not isinstance(value, dict):
+        return None
+    elapsed_ms, budget_ms, stack, samples = _number(value.get("elapsed_ms")), _number(value.get("budget_ms")), value.get("stack"), value.get("samples")
+    if elapsed_ms is None or budget_ms is None or not isinstance(stack, list) or not isinstance(samples, int) or isinstance(samples, bool) or samples < 0:
+        return None
+    if not all(isinstance(entry, str) for entry in stack):
+        return None
+    return {
+        "elapsed_ms": elapsed_ms, "budget_ms": budget_ms, "samples": samples,
+        "stack": [entry[:MAX_FRAME_TEXT] for entry in stack[-MAX_STACK_FRAMES:]],
+    }
 
 
 def _text(message: dict[str, Any], key: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+from time import thread_time
 
 from plugyard_sandbox.spec import SandboxSpec
 from plugyard_sdk.actions import cached_actions
@@ -20,6 +21,7 @@ from plugyard_worker.audit import AuditReporter
 from plugyard_worker.frames import FrameError, encode, read_frame
 from plugyard_worker.output import EventWriter, LogLines, route_output
 from plugyard_worker.pool import CallPool
+from plugyard_worker.slowcalls import DEFAULT_BUDGET_MS, SlowCallSampler
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -90,23 +92,31 @@ def error_reply(call_id: Any, exc: BaseException) -> dict[str, Any]:
 
 
 class Worker:
-    def __init__(self, plugin: Any, out: EventWriter, lines: LogLines) -> None:
+    def __init__(self, plugin: Any, out: EventWriter, lines: LogLines, budget_ms: float = DEFAULT_BUDGET_MS) -> None:
         self.plugin = plugin
         self.out = out
         self.lines = lines
         self.pool = CallPool(self.run_call)
+        self.sampler = SlowCallSampler(budget_ms, outermost=Worker.run_call.__code__)
 
     def run_call(self, item: tuple[Any, str, Any]) -> None:
         call_id, action, args = item
+        watched = self.sampler.begin()
+        cpu = thread_time()
         try:
             result = call_action(self.plugin, action, args)
             reply = {"op": "result", "id": call_id, "ok": True, "result": result}
         except BaseException as exc:  # SystemExit from an action must not end the call thread silently
             reply = error_reply(call_id, exc)
+        # The CPU time of the thread that ran the call: threads or processes the action starts are not in it.
+        measured = {"cpu_ms": round((thread_time() - cpu) * 1000, 3)}
+        slow = self.sampler.end(watched)
+        if slow is not None:
+            measured["slow"] = slow
         try:
-            frame = encode(reply)  # the result is checked to be JSON here, not encoded twice
+            frame = encode({**reply, **measured})  # the result is checked to be JSON here, not encoded twice
         except FrameError as exc:
-            frame = encode(error_reply(call_id, self.encode_failure(action, reply, exc)))
+            frame = encode({**error_reply(call_id, self.encode_failure(action, reply, exc)), **measured})
         self.out.send_frame(frame)
 
     @staticmethod
@@ -156,7 +166,7 @@ class Worker:
         os._exit(code)
 
 
-def read_start(cmd_fd: int, out: EventWriter) -> tuple[SandboxSpec, str, list[str], dict[str, Any]]:
+def read_start(cmd_fd: int, out: EventWriter) -> tuple[SandboxSpec, str, list[str], dict[str, Any], float]:
     try:
         start = read_frame(cmd_fd)
     except FrameError as exc:
@@ -169,7 +179,8 @@ def read_start(cmd_fd: int, out: EventWriter) -> tuple[SandboxSpec, str, list[st
         spec = SandboxSpec.from_dict(start["spec"])
         library_paths = [str(path) for path in start.get("library_paths") or ()]
         context = dict(start.get("context") or {})
-        return spec, str(start["entry"]), library_paths, context
+        budget_ms = float(start.get("call_budget_ms", DEFAULT_BUDGET_MS))
+        return spec, str(start["entry"]), library_paths, context, budget_ms
     except Exception as exc:
         fatal(out, f"bad start frame: {describe(exc)}")
 
@@ -178,7 +189,7 @@ def main() -> NoReturn:
     sys.dont_write_bytecode = True  # -I ignores PYTHONDONTWRITEBYTECODE; the plugin's folders are read-only
     cmd_fd, evt_fd = int(sys.argv[2]), int(sys.argv[3])
     out = EventWriter(evt_fd)
-    spec, entry, library_paths, context = read_start(cmd_fd, out)
+    spec, entry, library_paths, context, budget_ms = read_start(cmd_fd, out)
     layers = apply_sandbox(spec, out)
     reporter = AuditReporter(spec, lambda permission, target, detail: out.send(
         {"op": "violation", "permission": permission, "target": target, "detail": detail}))
@@ -204,4 +215,4 @@ def main() -> NoReturn:
     except ValueError as exc:
         fatal(out, f"{entry}: {exc}")
     out.send({"op": "ready", "pid": os.getpid(), "actions": actions, "layers": layers})
-    Worker(plugin, out, lines).serve(cmd_fd)
+    Worker(plugin, out, lines, budget_ms).serve(cmd_fd)
