@@ -2,7 +2,8 @@
 
 A worker's network namespace has nothing but loopback; this proxy's socket is its only way out. It speaks
 `CONNECT host:port` (a tunnel) and absolute-form plain HTTP (`GET http://host/path`, one request per
-connection), and allows exactly the "host:port" pairs of the plugin's `[permissions].network`.
+connection), and allows exactly the "host:port" pairs of the plugin's `[permissions].network`. It counts the
+bytes it relays for each worker, known by the session of the process at the other end of its socket.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import re
 import socket
 import stat
+import struct
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 from plugyard_sandbox.egress_forward import format_target, normalize_target, parse_target
@@ -22,6 +24,8 @@ from plugyard_sandbox.egress_forward import format_target, normalize_target, par
 log = logging.getLogger(__name__)
 
 MAX_HEADER_BYTES = 8 * 1024
+MAX_COUNTED_WORKERS = 16  # a plugin has one worker, and one more while it reloads: older counts are dropped
+_PEERCRED = struct.Struct("3i")  # pid, uid, gid
 NOT_DECLARED = "not declared in [permissions].network"
 _CHUNK = 1 << 16
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
@@ -73,12 +77,27 @@ class EgressProxy:
         self.idle_timeout = idle_timeout  # for the request head and for a relay with no bytes either way
         self.denied_count = 0
         self.connections = 0  # accepted so far
+        self._traffic: dict[int, list[int]] = {}  # [sent upstream, received from upstream] by worker session
         self._handlers: set[asyncio.Task] = set()
         self._server: asyncio.Server | None = None
 
     @property
     def active(self) -> int:
         return len(self._handlers)
+
+    def traffic(self, worker_pid: int) -> tuple[int, int] | None:
+        """(bytes sent, bytes received) relayed for the worker `worker_pid` and what it started; None if it never connected."""
+        counts = self._traffic.get(worker_pid)
+        return (counts[0], counts[1]) if counts is not None else None
+
+    def _counter(self, writer: asyncio.StreamWriter) -> list[int]:
+        session = _peer_session(writer)
+        # Moved to the end at each connection: the counts dropped first are those of the longest silent sessions.
+        counts = self._traffic.pop(session, None) or [0, 0]
+        self._traffic[session] = counts
+        while len(self._traffic) > MAX_COUNTED_WORKERS:
+            del self._traffic[next(iter(self._traffic))]
+        return counts
 
     async def start(self) -> None:
         parent = os.path.dirname(self.socket_path)
@@ -149,13 +168,16 @@ class EgressProxy:
         if target not in self.allowed:
             raise _Reject(403, f"egress to {target} refused: {NOT_DECLARED}", target, NOT_DECLARED)
         up_reader, up_writer = await self._connect(host, port, target)
+        counts = self._counter(writer)
         try:
             if tunnel:
                 writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
             else:
-                up_writer.write(_origin_form(method, path, version, headers, host if port == 80 else target))
+                request = _origin_form(method, path, version, headers, host if port == 80 else target)
+                up_writer.write(request)
+                counts[0] += len(request)
             _notify(self.on_allowed, target)
-            await self._relay(reader, writer, up_reader, up_writer, tunnel=tunnel)
+            await self._relay(reader, writer, up_reader, up_writer, tunnel=tunnel, counts=counts)
         finally:
             await _close(up_writer)
 
@@ -199,11 +221,13 @@ class EgressProxy:
         up_writer: asyncio.StreamWriter,
         *,
         tunnel: bool,
+        counts: list[int],
     ) -> None:
+        """Copy both ways, adding the bytes to counts: [0] what went upstream, [1] what came back."""
         loop = asyncio.get_running_loop()
         last_activity = loop.time()
 
-        async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> bool:
+        async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter, counted: int) -> bool:
             """Copy until EOF (True, the EOF passed on) or until idle or broken (False)."""
             nonlocal last_activity
             try:
@@ -220,13 +244,14 @@ class EgressProxy:
                             dst.write_eof()
                         return True
                     last_activity = loop.time()
+                    counts[counted] += len(data)
                     dst.write(data)
                     await dst.drain()
             except OSError:
                 return False
 
-        upload = asyncio.create_task(pump(client_reader, up_writer))
-        download = asyncio.create_task(pump(up_reader, client_writer))
+        upload = asyncio.create_task(pump(client_reader, up_writer, 0))
+        download = asyncio.create_task(pump(up_reader, client_writer, 1))
         pending = {upload, download}
         try:
             # A tunnel lives on half-closed until both directions end; a plain request ends with its response.
@@ -318,6 +343,20 @@ def _is_internal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
 async def _resolve(host: str, port: int) -> list[str]:
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(info[4][0] for info in infos))
+
+
+def _peer_session(writer: asyncio.StreamWriter) -> int:
+    """The session of the process that connected: a worker starts its own session (its pid), and what the plugin
+    starts stays in it, so its traffic counts for that worker too. -1 when the peer cannot be known."""
+    sock = writer.get_extra_info("socket")
+    try:
+        pid = _PEERCRED.unpack(sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEERCRED.size))[0]
+    except (AttributeError, OSError, struct.error):
+        return -1
+    try:
+        return os.getsid(pid)
+    except OSError:  # it has exited already: its own pid is the best guess
+        return pid
 
 
 def _notify(callback: Callable | None, *args: str) -> None:
