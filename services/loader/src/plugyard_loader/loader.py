@@ -23,13 +23,13 @@ from plugyard_loader.loaded_list import LoadedList
 from plugyard_loader.runner import CrashPolicy, PluginRunner, Target
 from plugyard_loader.sandbox_plan import PlanError, drop_ids, plan_worker
 from plugyard_loader.state_volume import StateVolumes, size_mb
-from plugyard_loader.telemetry import ProcessSampler
+from plugyard_loader.telemetry import ProcessSampler, call_budget_ms, now_iso, worker_sample
 from plugyard_loader.violations import ViolationPolicy
 from plugyard_sandbox.egress_proxy import EgressProxy
 from plugyard_sandbox.errors import SandboxUnavailable
 from plugyard_sandbox.probe import LayerProbe, probe_layers
 from plugyard_sandbox.seccomp_filter import compile_filter
-from plugyard_schemas.loader import InstalledVersion, PluginStatus
+from plugyard_schemas.loader import InstalledVersion, PluginStatus, TelemetrySample
 from plugyard_schemas.registry import RuntimeQuarantineReply, RuntimeQuarantineRequest
 from plugyard_worker.host import WorkerHandle, WorkerStartError
 from plugyard_worker.runtime import runtime_read_dirs, stage_runtime
@@ -46,6 +46,7 @@ class Loader:
         self.policy = CrashPolicy.from_env()
         self.violation_policy = ViolationPolicy.from_env()
         self.sampler = ProcessSampler()
+        self.call_budget_ms = call_budget_ms()
         self.loaded_list = LoadedList(cache.root / "loaded.json")
         self.layers: dict[str, LayerProbe] = {}
         self._seccomp: dict[tuple[bool, bool], str | None] = {}  # by (subprocess, native)
@@ -210,7 +211,7 @@ class Loader:
         context = {"name": target.name, "version": target.version, "host": self.host, "state_dir": plan.spec.state_dir, "dev": target.dev}
         handle = await WorkerHandle.start(
             plan.spec, entry=plan.entry, sys_path=[self._runtime_dirs[0]], library_paths=plan.library_paths, context=context,
-            on_event=lambda frame: self._on_frame(target, frame),
+            on_event=lambda frame: self._on_frame(target, frame), call_budget_ms=self.call_budget_ms,
         )
         handle.layers["disk"] = disk  # the quota is the host's doing, beside the layers the worker applied
         missing = {layer: state for layer, state in handle.layers.items() if state != "active"}
@@ -252,6 +253,10 @@ class Loader:
             logging.getLogger(f"plugyard.plugin.{target.name}").log(level if isinstance(level, int) else logging.INFO, "%s", frame.get("message", ""))
         elif op == "violation":
             self._violation(target, str(frame.get("permission", "?")), str(frame.get("target", "?")), str(frame.get("detail", "")))
+        elif op == "call_report":
+            runner = self.runners.get(target.name)
+            if runner is not None:
+                runner.call_reported(frame["pid"], frame["action"], frame["cpu_ms"], frame["slow"], now_iso())
         elif op == "protocol_error":
             log.error("%s %s broke the worker protocol: %s", target.name, target.version, frame.get("message"))
 
@@ -308,6 +313,19 @@ class Loader:
         worker = runner.current
         usage = self.sampler.sample(worker.pid) if worker else None
         return runner.status(usage)
+
+    def telemetry_sample(self, runner: PluginRunner) -> TelemetrySample | None:
+        """The serving worker's sample (None when none serves, or it is gone)."""
+        worker = runner.current
+        usage = self.sampler.sample(worker.pid) if worker else None
+        if worker is None or usage is None:
+            return None
+        proxy = self._proxies.get(runner.name)
+        return worker_sample(
+            host=self.host, name=runner.name, version=runner.target.version, pid=worker.pid, usage=usage,
+            stats=runner.worker_stats(worker), spawned_at=worker.spawned_at, startup_ms=worker.startup_ms,
+            egress=(proxy.traffic(worker.pid) or (0, 0)) if proxy is not None else None,
+        )
 
     def statuses(self) -> list[PluginStatus]:
         return [self.status(runner) for _, runner in sorted(self.runners.items())]

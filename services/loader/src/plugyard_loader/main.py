@@ -15,10 +15,9 @@ from plugyard_loader.cache import PluginCache
 from plugyard_loader.handlers import build_router, subscriptions
 from plugyard_loader.loader import Loader
 from plugyard_loader.sandbox_plan import PlanError, required_layers
-from plugyard_loader.telemetry import interval_s, now_iso, telemetry_subject
+from plugyard_loader.telemetry import call_budget_ms, interval_s, telemetry_subject
 from plugyard_loader.state_volume import size_mb
 from plugyard_loader.violations import ViolationPolicy
-from plugyard_schemas.loader import TelemetrySample
 
 log = logging.getLogger("plugyard.loader")
 
@@ -45,14 +44,9 @@ def build_service(data_dir: Path | None = None, nats_url: str | None = None) -> 
             except asyncio.TimeoutError:
                 pass
             for runner in list(loader.runners.values()):
-                worker = runner.current
-                usage = loader.sampler.sample(worker.pid) if worker else None
-                if worker is None or usage is None:
+                sample = loader.telemetry_sample(runner)
+                if sample is None:
                     continue
-                sample = TelemetrySample(
-                    host=host, name=runner.name, version=runner.target.version, pid=worker.pid, at=now_iso(),
-                    calls=runner.stats.calls, errors=runner.stats.errors, actions=runner.stats.summary(), **usage,
-                )
                 try:
                     await js.publish(telemetry_subject(host, runner.name), sample.model_dump_json().encode())
                 except Exception as exc:  # a lost sample is only a gap in a graph
@@ -84,6 +78,7 @@ def checked_build(data_dir: Path | None, nats_url: str | None) -> Service:
     required_layers()
     ViolationPolicy.from_env()
     size_mb()
+    call_budget_ms()
     return build_service(data_dir, nats_url)
 
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from plugyard_loader.stats import CallStats
-from plugyard_schemas.loader import PluginStatus
+from plugyard_loader.stats import CallStats, WorkerStats
+from plugyard_schemas.loader import PluginStatus, SlowCall
 from plugyard_worker.host import CallTimeout, WorkerCallError, WorkerGone, WorkerHandle, WorkerStartError
 
 log = logging.getLogger("plugyard.loader.runner")
@@ -88,7 +88,8 @@ class PluginRunner:
         self.restarts = 0
         self.violations = 0
         self.last_error: str | None = None
-        self.stats = CallStats()
+        self.stats = CallStats()  # since the plugin was loaded here, across its workers (for `ps`)
+        self._worker_stats: weakref.WeakKeyDictionary[WorkerHandle, WorkerStats] = weakref.WeakKeyDictionary()
         self._action_names: frozenset[str] = frozenset()  # the serving worker's, so stats keep one entry per real action
         self._abandoned = 0  # calls of the serving worker that timed out
         # Deadlines of the calls each worker has in flight, so a retiring worker is drained until the last of them.
@@ -156,6 +157,7 @@ class PluginRunner:
 
     def _serve(self, handle: WorkerHandle) -> None:
         self.current = handle
+        self.worker_stats(handle)  # before its first call: the worker's report of a call arrives before the call's reply
         self._action_names = frozenset(a["name"] for a in handle.actions)
         self._abandoned = 0
         self.state = "running"
@@ -230,17 +232,43 @@ class PluginRunner:
     async def invoke(self, action: str, args: dict[str, Any], timeout: float) -> dict[str, Any]:
         started = time.monotonic()
         deadline = started + timeout
-        known = action in self._action_names
-        reply = await self._invoke(action, args, deadline, timeout)
-        self.stats.record(action if known else UNKNOWN_ACTION, (time.monotonic() - started) * 1000, "error" not in reply)
+        name = action if action in self._action_names else UNKNOWN_ACTION
+        reply, worker = await self._invoke(action, args, deadline, timeout)
+        elapsed_ms = (time.monotonic() - started) * 1000
+        code = reply["error"]["code"] if "error" in reply else None
+        self.stats.record(name, elapsed_ms, code)
+        if worker is not None:  # a call no worker took (none running in time, circuit open) is in no worker's counts
+            self.worker_stats(worker).calls.record(name, elapsed_ms, code)
         return reply
 
-    async def _invoke(self, action: str, args: dict[str, Any], deadline: float, timeout: float) -> dict[str, Any]:
+    def worker_stats(self, worker: WorkerHandle) -> WorkerStats:
+        stats = self._worker_stats.get(worker)
+        if stats is None:
+            stats = self._worker_stats[worker] = WorkerStats()
+        return stats
+
+    def call_reported(self, pid: int, action: str, cpu_ms: float | None, slow: dict[str, Any] | None, at: str) -> None:
+        """What a worker measured of one of its calls (it may arrive after the call timed out here)."""
+        worker = next((w for w in self._worker_stats if w.pid == pid), None)
+        if worker is None:
+            return
+        stats = self._worker_stats[worker]
+        name = action if action in self._action_names else UNKNOWN_ACTION
+        if cpu_ms is not None:
+            stats.calls.add_cpu(name, cpu_ms)
+        if slow is not None:
+            try:
+                stats.slow_calls.append(SlowCall(action=name, at=at, **slow))
+            except (TypeError, ValueError) as exc:  # pydantic's ValidationError: the worker's own words, not to be trusted
+                log.warning("%s: a malformed slow-call report from worker %s dropped: %s", self.name, pid, exc)
+
+    async def _invoke(self, action: str, args: dict[str, Any], deadline: float, timeout: float) -> tuple[dict[str, Any], WorkerHandle | None]:
+        """The reply, and the worker that took the call (None when none did)."""
         while True:
             if self.state == "failed":
-                return error_reply("failed", f"{self.name} has failed ({self.last_error}); the circuit is open: run 'plugyard load {self.name}' to reset it")
+                return error_reply("failed", f"{self.name} has failed ({self.last_error}); the circuit is open: run 'plugyard load {self.name}' to reset it"), None
             if self.state == "stopped":
-                return error_reply("not_loaded", f"{self.name} is not loaded on {self.host}")
+                return error_reply("not_loaded", f"{self.name} is not loaded on {self.host}"), None
             worker = self.current
             if worker is not None and worker.exited.is_set():  # dead, and its watcher has not caught up yet
                 self._serving.clear()
@@ -249,28 +277,28 @@ class PluginRunner:
                 try:
                     await asyncio.wait_for(self._serving.wait(), max(deadline - time.monotonic(), 0))
                 except asyncio.TimeoutError:
-                    return error_reply("timeout", f"{self.name} had no running worker within {timeout:g} s ({self.state}: {self.last_error})")
+                    return error_reply("timeout", f"{self.name} had no running worker within {timeout:g} s ({self.state}: {self.last_error})"), None
                 continue
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return error_reply("timeout", f"{action} did not answer within {timeout:g} s")
+                return error_reply("timeout", f"{action} did not answer within {timeout:g} s"), None
             token = object()
             in_flight = self._deadlines.setdefault(worker, {})
             in_flight[token] = deadline
             try:
-                return {"result": await worker.call(action, args, remaining)}
+                return {"result": await worker.call(action, args, remaining)}, worker
             except WorkerCallError as exc:
-                return error_reply(exc.code, exc.message, exc.details)
+                return error_reply(exc.code, exc.message, exc.details), worker
             except CallTimeout:
                 if worker is self.current:
                     self._abandoned += 1
                     if self._abandoned >= ABANDONED_LIMIT and (self._recycling is None or self._recycling.done()):
                         self._recycling = asyncio.get_running_loop().create_task(self._recycle())
-                return error_reply("timeout", f"{action} did not answer within {timeout:g} s; the call was abandoned")
+                return error_reply("timeout", f"{action} did not answer within {timeout:g} s; the call was abandoned"), worker
             except WorkerGone:
                 if worker in self._retired:
                     continue  # a reload retired that worker before it took the call: the call never ran, send it to the new one
-                return error_reply("crashed", f"the {self.name} worker died during the call (it will be restarted)")
+                return error_reply("crashed", f"the {self.name} worker died during the call (it will be restarted)"), worker
             finally:
                 in_flight.pop(token, None)
 

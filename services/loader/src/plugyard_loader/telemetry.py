@@ -9,10 +9,15 @@ from typing import Any
 
 import psutil
 
+from plugyard_loader.stats import WorkerStats
+from plugyard_schemas.loader import TelemetrySample
+
 log = logging.getLogger("plugyard.loader.telemetry")
 
 INTERVAL_ENV = "PLUGYARD_TELEMETRY_INTERVAL_S"
 DEFAULT_INTERVAL_S = 5.0
+BUDGET_ENV = "PLUGYARD_CALL_BUDGET_MS"
+DEFAULT_BUDGET_MS = 1000.0
 
 
 def interval_s() -> float:
@@ -20,6 +25,20 @@ def interval_s() -> float:
         return max(float(os.environ.get(INTERVAL_ENV, DEFAULT_INTERVAL_S)), 0.1)
     except ValueError:
         return DEFAULT_INTERVAL_S
+
+
+def call_budget_ms() -> float:
+    """How long a call may run before its worker samples where it spends the time (0: never)."""
+    raw = os.environ.get(BUDGET_ENV)
+    if raw is None:
+        return DEFAULT_BUDGET_MS
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{BUDGET_ENV}={raw!r} is not a number of milliseconds") from None
+    if not 0 <= value < float("inf"):
+        raise ValueError(f"{BUDGET_ENV}={raw!r} must be 0 (off) or a positive number of milliseconds")
+    return value
 
 
 def telemetry_subject(host: str, plugin: str) -> str:
@@ -60,3 +79,21 @@ class ProcessSampler:
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat()
+
+
+def iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat()
+
+
+def worker_sample(
+    *, host: str, name: str, version: str, pid: int, usage: dict[str, Any], stats: WorkerStats,
+    spawned_at: float, startup_ms: float | None, egress: tuple[int, int] | None,
+) -> TelemetrySample:
+    """One worker's sample: its counters since it started, and the slow calls since its previous sample (taken)."""
+    return TelemetrySample(
+        host=host, name=name, version=version, pid=pid, at=now_iso(), **usage,
+        calls=stats.calls.calls, errors=stats.calls.errors, actions=stats.calls.summary(),
+        started_at=iso(spawned_at), startup_ms=round(startup_ms, 3) if startup_ms is not None else None,
+        net_out_bytes=egress[0] if egress else None, net_in_bytes=egress[1] if egress else None,
+        slow_calls=stats.take_slow_calls(),
+    )
