@@ -19,7 +19,9 @@ from plugyard_cli.telemetry_render import (
     recommendations_lines,
     show_renderable,
     sparkline,
+    top_error_codes,
     top_table,
+    top_view,
 )
 from plugyard_schemas.telemetry import AlertsReply, RecommendationsReply, TopReply
 from tests.cli_telemetry.replies import alerts_reply, recommendations_reply, show_reply, top_reply
@@ -130,10 +132,11 @@ def test_the_top_table_shows_each_rows_numbers() -> None:
 
 
 def test_the_top_table_says_why_a_refresh_failed_and_when_nothing_runs() -> None:
-    lines = render(top_table(top_reply(), problem="refresh failed: no service answers on plugyard.rpc.telemetry.top"))
-    assert lines[-1] == "refresh failed: no service answers on plugyard.rpc.telemetry.top"
+    problem = "refresh failed: no service answers on plugyard.rpc.telemetry.top (retrying every 2s)"
+    lines = render(top_view(top_reply(), problem=problem))
+    assert lines == [*render(top_table(top_reply())), problem]
     empty = TopReply(at="2025-01-02T03:04:05+00:00", window_s=30, rows=[])
-    assert render(top_table(empty))[-1] == "no plugins are running"
+    assert render(top_view(empty))[1:] == ["host plugin version state calls/s error % p50 ms p99 ms cpu % rss restarts", "no plugins are running"]
 
 
 def test_the_show_tables_show_each_groups_figures_trends_and_the_marks() -> None:
@@ -142,7 +145,8 @@ def test_the_show_tables_show_each_groups_figures_trends_and_the_marks() -> None
     first, second = lines.index("version=1.2.0"), lines.index("version=1.3.0")
     group = lines[first:second]
     assert line_starting(group, "calls").split() == ["calls", "1,234", "▁▃", "▆█", "10–50"]
-    assert line_starting(group, "errors").split() == ["errors", "12", "(0.97%)", "timeout", "×8,", "bad_args", "×3,", "oops", "×1", "▁▂▁▃█", "0–9"]
+    assert line_starting(group, "errors").split() == ["errors", "12", "(0.97%)", "▁▂▁▃█", "0–9"]
+    assert line_starting(group, "error", "codes").split() == ["error", "codes", "timeout", "×8,", "bad_args", "×3,", "oops", "×1"]
     assert line_starting(group, "p50", "ms").split() == ["p50", "ms", "3.5", "▁▁", "▅█", "3.0–5.0"]
     assert line_starting(group, "p90", "ms").split() == ["p90", "ms", "40.0"]
     assert line_starting(group, "p99", "ms").split() == ["p99", "ms", "250", "▁▆", "██", "100–250"]
@@ -168,16 +172,18 @@ def test_show_without_groups_or_marks_says_so() -> None:
 
 def test_the_alerts_table_shows_values_against_thresholds_and_prints_markup_as_text() -> None:
     lines = render(alerts_table(alerts_reply()))
-    assert lines[0].split() == ["state", "rule", "plugin", "host", "metric", "value", "threshold", "raised", "resolved", "message"]
-    assert line_starting(lines, "open").split() == [
-        "open", "error-rate", "textkit==1.2.0", "h1", "error_rate", "0.12", "0.05", "2025-01-02", "03:00:00Z", "-",
-        "errors", "above", "5%", "for", "5", "minutes",
-    ]
-    assert line_starting(lines, "resolved").split() == [
-        "resolved", "p99", "imgkit", "h2", "p99_ms", "2,500", "1,000", "2025-01-02", "01:00:00Z", "2025-01-02", "01:30:00Z",
-        "p99", "[slow]", "above", "1", "s",
+    assert lines == [
+        "state    rule       plugin         host value vs threshold      raised → resolved      message",
+        "open     error-rate textkit==1.2.0 h1   error_rate 0.12 vs 0.05 2025-01-02 03:00:00Z   errors above 5% for 5 minutes",
+        "resolved p99        imgkit         h2   p99_ms 2,500 vs 1,000   2025-01-02 01:00:00Z   p99 [slow] above 1 s",
+        "                                                                → 2025-01-02 01:30:00Z",
     ]
     assert render(alerts_table(AlertsReply(alerts=[]), open_only=True)) == ["no open alerts"]
+
+
+def test_top_error_codes_are_the_most_frequent_first() -> None:
+    assert top_error_codes({"b": 2, "a": 2, "c": 9, "d": 1}) == "c ×9, a ×2, b ×2, +1 more"
+    assert top_error_codes({"timeout": 1}) == "timeout ×1"
 
 
 def test_recommendations_show_the_measurement_the_advice_and_the_evidence_indented() -> None:

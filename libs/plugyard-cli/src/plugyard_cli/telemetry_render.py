@@ -161,10 +161,10 @@ TOP_COLUMNS = ("host", "plugin", "version", "state", "calls/s", "error %", "p50 
 _STATE_STYLE = {"running": "green", "crashed": "bold red", "failed": "bold red", "unloaded": "dim"}
 
 
-def top_table(reply: TopReply, *, problem: str | None = None) -> Table:
-    """The `plugyard top` table; `problem` (a failed refresh) is shown under it in red."""
+def top_table(reply: TopReply) -> Table:
+    """The `plugyard top` table, a row per plugin and host."""
     title = f"plugyard top · {timestamp(reply.at)} · window {reply.window_s:g}s · {len(reply.rows)} plugins"
-    table = Table(title=title, title_justify="left", header_style="bold", box=None, pad_edge=False)
+    table = Table(title=title, title_justify="left", header_style="bold", box=None, pad_edge=False, collapse_padding=True)
     for column in TOP_COLUMNS:
         numeric = column not in ("host", "plugin", "version", "state")
         table.add_column(column, justify="right" if numeric else "left", no_wrap=True)
@@ -174,13 +174,17 @@ def top_table(reply: TopReply, *, problem: str | None = None) -> Table:
             number(row.calls_per_s), rate_percent(row.error_rate), number(row.p50_ms), number(row.p99_ms),
             percent(row.cpu_percent), human_bytes(row.rss_bytes), str(row.restarts),
         )
-    if problem:
-        table.caption = Text(problem, style="red")
-        table.caption_justify = "left"
-    elif not reply.rows:
-        table.caption = Text("no plugins are running")
-        table.caption_justify = "left"
     return table
+
+
+def top_view(reply: TopReply, *, problem: str | None = None) -> Group:
+    """What `plugyard top` shows: the table, a line when nothing runs, and in red why the last refresh failed."""
+    parts: list[RenderableType] = [top_table(reply)]
+    if not reply.rows:
+        parts.append(Text("no plugins are running"))
+    if problem:
+        parts.append(Text(problem, style="red"))
+    return Group(*parts)
 
 
 # --- telemetry show --------------------------------------------------------------------------------------------
@@ -236,11 +240,10 @@ def group_table(group: ShowGroup, *, title: str) -> Table:
         else:
             table.add_row(label, value, Text(sparkline(values), style="cyan"), series_range(values, fmt))
 
-    errors = f"{count(group.errors)} ({rate_percent(group.error_rate)})"
-    if group.errors_by_code:
-        errors += f" {top_error_codes(group.errors_by_code)}"
     row("calls", count(group.calls), "calls", count)
-    row("errors", Text(errors), "errors", count)
+    row("errors", f"{count(group.errors)} ({rate_percent(group.error_rate)})", "errors", count)
+    if group.errors_by_code:  # beside the trends, where a long list does not widen the column of figures
+        table.add_row("error codes", "", Text(top_error_codes(group.errors_by_code)), "")
     row("p50 ms", number(group.p50_ms), "p50_ms")
     row("p90 ms", number(group.p90_ms))
     row("p99 ms", number(group.p99_ms), "p99_ms")
@@ -280,17 +283,20 @@ def show_renderable(reply: ShowReply) -> Group:
 
 
 def alerts_table(reply: AlertsReply, *, open_only: bool = False) -> RenderableType:
+    """An alert per row: the metric's value against the rule's threshold, raised → resolved (a second line), and
+    the message, which wraps in what width is left."""
     if not reply.alerts:
         return Text("no open alerts" if open_only else "no alerts")
-    table = Table(header_style="bold", box=None, pad_edge=False)
-    for column in ("state", "rule", "plugin", "host", "metric", "value", "threshold", "raised", "resolved", "message"):
-        table.add_column(column, justify="right" if column in ("value", "threshold") else "left", no_wrap=column != "message")
+    table = Table(header_style="bold", box=None, pad_edge=False, collapse_padding=True)
+    for column in ("state", "rule", "plugin", "host", "value vs threshold", "raised → resolved"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("message", min_width=20, overflow="fold")
     for alert in reply.alerts:
         plugin = f"{alert.name}=={alert.version}" if alert.version else alert.name
+        when = timestamp(alert.raised_at) + (f"\n→ {timestamp(alert.resolved_at)}" if alert.resolved_at else "")
         table.add_row(
             Text(alert.state, style="bold red" if alert.state == "open" else "green"), Text(alert.rule), Text(plugin),
-            Text(alert.host), Text(alert.metric), number(alert.value), number(alert.threshold),
-            timestamp(alert.raised_at), timestamp(alert.resolved_at), Text(alert.message),
+            Text(alert.host), Text(f"{alert.metric} {number(alert.value)} vs {number(alert.threshold)}"), when, Text(alert.message),
         )
     return table
 
