@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from plugyard_core.services import SERVICES
+
 from tests.stack.support import PLUGYARD, start_stack
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -35,7 +37,7 @@ def test_status_reports_streams_and_healthy_ledger(stack):
     status = stack.cli_json("status")
     assert status["healthy"] is True
     assert {s["name"] for s in status["streams"] if s["exists"]} == {"PLUGYARD_EVENTS", "PLUGYARD_TELEMETRY"}
-    assert [s["name"] for s in status["services"]] == ["ledger", "registry", "scanner", "loader"]
+    assert [s["name"] for s in status["services"]] == list(SERVICES)
     assert (stack.data_dir / "nats.url").read_text().strip() == stack.url
 
 

@@ -234,4 +234,5 @@ class TelemetrySample(BaseModel):
     startup_ms: float | None = Field(default=None, description="Spawn to ready, for this worker")
     net_out_bytes: int | None = Field(default=None, description="Bytes sent through the egress proxy by this worker")
     net_in_bytes: int | None = Field(default=None, description="Bytes received through the egress proxy by this worker")
+    memory_limit_bytes: int | None = Field(default=None, description="The worker's memory limit (its sandbox's address-space limit)")
     slow_calls: list[SlowCall] = Field(default_factory=list, max_length=32, description="Calls past budget since the last sample")

@@ -69,7 +69,7 @@ class ShowGroup(BaseModel):
     p99_ms: float | None = None
     cpu_percent_avg: float | None = None
     rss_bytes_max: int | None = None
-    startup_ms_p50: float | None = None
+    startup_ms_avg: float | None = Field(default=None, description="Mean spawn-to-ready time of the workers started in the span")
     net_bytes: int = 0
     series: dict[str, list[float | None]] = Field(
         default_factory=dict, description="calls, errors, p50_ms, p99_ms, cpu_percent, rss_bytes per time step"

@@ -15,7 +15,7 @@ from plugyard_core.bus_identities import ADMIN, CREDS_ENV, CredentialsError, see
 from plugyard_core.connection import BusAccess, NatsUnreachable, bus_access, connect
 from plugyard_core.embedded_nats import EmbeddedNats
 from plugyard_core.services import service_module
-from plugyard_core.settings import NATS_URL_FILE
+from plugyard_core.settings import METRICS_URL_FILE, NATS_URL_FILE
 from plugyard_core.streams import ensure_streams_until_stopped
 from plugyard_cli.health import service_state
 
@@ -130,6 +130,7 @@ class Supervisor:
         if self.embedded:
             self.embedded.stop()
         (self.data_dir / NATS_URL_FILE).unlink(missing_ok=True)
+        (self.data_dir / METRICS_URL_FILE).unlink(missing_ok=True)
 
     async def run(self) -> int:
         stop = asyncio.Event()
@@ -151,9 +152,13 @@ class Supervisor:
                     return 0
             finally:
                 await admin.close()
+            (self.data_dir / METRICS_URL_FILE).unlink(missing_ok=True)  # the telemetry service writes its own
             self.start_children()
             if await self.wait_ready(stop):
                 self.say(f"plugyard is up: {len(self.services)} service(s) ready; NATS at {self.nats_url}; Ctrl-C stops")
+                metrics = self.data_dir / METRICS_URL_FILE
+                if metrics.exists():
+                    self.say(f"Prometheus metrics at {metrics.read_text().strip()} (also in {metrics})")
             elif not stop.is_set():
                 self.say("warning: not every service became ready; see the logs in " + str(self.data_dir / "logs"))
             while not stop.is_set():

@@ -10,6 +10,7 @@ from pathlib import Path
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 DEFAULT_DATA_DIR = Path(".plugyard")
 NATS_URL_FILE = "nats.url"
+METRICS_URL_FILE = "metrics.url"  # the telemetry service writes where it serves /metrics
 
 
 def data_dir(explicit: str | Path | None = None) -> Path:

@@ -14,9 +14,18 @@ from nats.js import JetStreamContext
 from pydantic import BaseModel
 
 from plugyard_core.consumer import TrackedConsumer, Tracker
-from plugyard_core.streams import EVENTS_STREAM
+from plugyard_core.streams import EVENTS_STREAM, TELEMETRY_SUBJECTS
 
 ANY_PRODUCER = "*"
+# Subjects outside `plugyard.evt.` that only one service may publish on (bus_permissions grants them).
+SOLE_PRODUCERS: dict[str, str] = {TELEMETRY_SUBJECTS.removesuffix(">"): "loader"}
+
+
+def published_only_by(producer: str, subject: str) -> bool:
+    """Whether the server lets only `producer` publish on `subject`."""
+    if subject.startswith(f"plugyard.evt.{producer}."):
+        return True
+    return any(subject.startswith(prefix) and owner == producer for prefix, owner in SOLE_PRODUCERS.items())
 
 
 @dataclass(frozen=True)
@@ -24,7 +33,8 @@ class Subscription:
     """A durable, in-order consumer of `subject` on `stream`.
 
     `producer` is the service whose events it trusts: only that service may publish on `plugyard.evt.<producer>.>`
-    (the server's permissions), so the subject must lie there; `*` reads every producer's events (the ledger).
+    (the server's permissions), so the subject must lie there, or under a subject only it publishes on
+    (`SOLE_PRODUCERS`: the loader's telemetry); `*` reads every producer's events (the ledger).
     `model` is the data the events carry (None: any CloudEvent). `handler` is what one message does; `tracker`
     builds what applies a batch of them and records the stream position in the same transaction.
     """
@@ -44,8 +54,8 @@ class Subscription:
     start_with_new: bool = False
 
     def __post_init__(self) -> None:
-        if self.producer != ANY_PRODUCER and not self.subject.startswith(f"plugyard.evt.{self.producer}."):
-            raise ValueError(f"{self.durable}: {self.subject} is not an event subject of its producer {self.producer}")
+        if self.producer != ANY_PRODUCER and not published_only_by(self.producer, self.subject):
+            raise ValueError(f"{self.durable}: {self.subject} is not a subject only its producer {self.producer} publishes on")
         if any(c in self.durable for c in ".*> "):
             raise ValueError(f"durable name {self.durable!r} may not contain '.', '*', '>' or spaces")
 

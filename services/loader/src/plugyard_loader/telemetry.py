@@ -10,12 +10,15 @@ from typing import Any
 import psutil
 
 from plugyard_loader.stats import WorkerStats
+from plugyard_sandbox.spec import Limits
 from plugyard_schemas.loader import TelemetrySample
 
 log = logging.getLogger("plugyard.loader.telemetry")
 
 INTERVAL_ENV = "PLUGYARD_TELEMETRY_INTERVAL_S"
 DEFAULT_INTERVAL_S = 5.0
+# Every worker runs with the sandbox's default limits (sandbox_plan.py); telemetry compares rss against this one.
+WORKER_MEMORY_LIMIT_BYTES = Limits().memory_bytes
 BUDGET_ENV = "PLUGYARD_CALL_BUDGET_MS"
 DEFAULT_BUDGET_MS = 1000.0
 
@@ -96,4 +99,5 @@ def worker_sample(
         started_at=iso(spawned_at), startup_ms=round(startup_ms, 3) if startup_ms is not None else None,
         net_out_bytes=egress[0] if egress else None, net_in_bytes=egress[1] if egress else None,
         slow_calls=stats.take_slow_calls(),
+        memory_limit_bytes=WORKER_MEMORY_LIMIT_BYTES,
     )

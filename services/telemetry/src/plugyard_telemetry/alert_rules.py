@@ -44,12 +44,12 @@ ALERT_RULES_ENV = "PLUGYARD_ALERT_RULES"
 DEFAULT_RULES_PATH = Path(__file__).with_name("default_alerts.toml")
 
 METRICS: frozenset[str] = frozenset(
-    {"error_rate", "p99_ms", "rss_fraction", "crash_count", "leak_bytes_per_s", "violations"}
+    {"error_rate", "p99_ms", "rss_fraction", "crash_count", "leak_bytes_per_s", "violations", "regressed"}
 )
 # Metrics read off a number of calls, where too few calls say nothing (`min_calls`).
 RATE_METRICS: frozenset[str] = frozenset({"error_rate", "p99_ms"})
 # Metrics that are a reading at one moment, not a figure over a window (`window` makes no sense for them).
-INSTANT_METRICS: frozenset[str] = frozenset({"rss_fraction"})
+INSTANT_METRICS: frozenset[str] = frozenset({"rss_fraction", "regressed"})
 # Metrics that can go negative (memory shrinking); every other one is >= 0, so `clear_below` must be > 0 for it or
 # its alerts could never resolve (a value is never strictly below 0).
 SIGNED_METRICS: frozenset[str] = frozenset({"leak_bytes_per_s"})

@@ -1,0 +1,91 @@
+"""The telemetry service's composition root: warehouse + two consumers + roll-up + judge + /metrics + RPCs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from nats.aio.client import Client
+
+from plugyard_core import settings
+from plugyard_core.service import Service, run_main
+from plugyard_readonly_sql import SqlConfigError, SqlLimits
+from plugyard_telemetry.application import SERVICE, TelemetryApplication
+from plugyard_telemetry.handlers import build_router, read_executor, subscriptions
+from plugyard_telemetry.judge import Judge, JudgeConfigError
+from plugyard_telemetry.metrics import MetricsConfigError, serve_metrics
+from plugyard_telemetry.recommendations import recommendations
+from plugyard_telemetry.trackers import SAMPLES_CONSUMER, KnownPlugins
+from plugyard_telemetry.warehouse import RetentionConfigError, Retention, TelemetryWarehouse
+
+log = logging.getLogger("plugyard.telemetry")
+
+ROLLUP_ENV = "PLUGYARD_TELEMETRY_ROLLUP_S"
+DEFAULT_ROLLUP_S = 10.0
+
+
+def every(seconds: float, work: Callable[[], object], what: str):
+    """A background loop running `work` in a thread every `seconds`; a failure is logged and retried."""
+
+    async def loop(_nc: Client, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(work)
+            except Exception as exc:  # the next round tries again; the warehouse is unchanged by a failed one
+                log.warning("%s failed: %s", what, exc)
+            try:
+                await asyncio.wait_for(stop.wait(), seconds)
+            except asyncio.TimeoutError:
+                pass
+
+    return loop
+
+
+def build_service(data_dir: Path | None = None, nats_url: str | None = None) -> Service:
+    """Raises a config error naming the variable when a PLUGYARD_* setting is not usable."""
+    limits = SqlLimits.from_env()
+    retention = Retention.from_env()
+    rollup_s = _seconds(ROLLUP_ENV, DEFAULT_ROLLUP_S)
+    warehouse = TelemetryWarehouse(settings.service_dir(SERVICE, data_dir), limits=limits, retention=retention)
+    app = TelemetryApplication(data_dir=data_dir)
+    judge = Judge.from_env(warehouse, app)
+    known = KnownPlugins(warehouse)
+    threads = read_executor()
+    metrics_url, stop_metrics = serve_metrics(warehouse, app.open_alerts, settings.data_dir(data_dir))
+
+    def health() -> dict:
+        return {"metrics_url": metrics_url, "open_alerts": len(app.open_alerts()), **warehouse.counts()}
+
+    return Service(
+        name=SERVICE,
+        nats_url=nats_url or settings.nats_url(data_dir),
+        routers=[build_router(warehouse, app, lambda name: recommendations(warehouse, app, judge.rules, name), threads)],
+        subscriptions=subscriptions(warehouse, known),
+        outbox=app,
+        loops=[
+            every(rollup_s, lambda: warehouse.roll_up(SAMPLES_CONSUMER), "roll-up"),
+            every(judge.interval_s, judge.run_once, "judging versions and alerts"),
+        ],
+        health=health,
+        on_stop=[stop_metrics, lambda: threads.shutdown(wait=False, cancel_futures=True), warehouse.close],
+    )
+
+
+def _seconds(name: str, default: float) -> float:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise RetentionConfigError(f"{name} must be a number of seconds, more than 0 and at most 3600; got {text!r}")
+    return value
+
+
+def main(data_dir: Path | None = None, nats_url: str | None = None) -> None:
+    run_main(SERVICE, lambda: build_service(data_dir, nats_url), (SqlConfigError, RetentionConfigError, JudgeConfigError, MetricsConfigError))

@@ -1,0 +1,298 @@
+"""The telemetry warehouse: a DuckDB file written by the service's two consumers and its roll-up, read by its RPCs.
+
+Every append is one DuckDB transaction holding the rows and the consumer's new position, so a crash keeps all
+of a batch or none of it, and the consumer resumes after the last batch that is in. The roll-up's position is
+kept the same way. One lock serialises the writers; readers take cursors of their own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from plugyard_readonly_sql import QueryResult, ReadOnlySql, SqlLimits, connect
+from plugyard_telemetry.samples import ActionCounters, SampleDelta, WorkerCounters
+from plugyard_telemetry.schema import (
+    ACTIONS_ARROW, ERRORS_ARROW, ROLLUP_LEVELS, SAMPLES_ARROW, SLOW_CALLS_ARROW, TABLES, rollup_statements, rollup_tables,
+)
+
+DATABASE_FILE = "telemetry.duckdb"
+ROLLUP = "rollup"  # the roll-up's own position: the samples stream sequence folded in so far
+RAW_HOURS_ENV = "PLUGYARD_TELEMETRY_RAW_HOURS"
+MINUTE_DAYS_ENV = "PLUGYARD_TELEMETRY_MINUTE_DAYS"
+DEFAULT_RAW_HOURS = 48.0
+DEFAULT_MINUTE_DAYS = 14.0
+RAW_EXCERPT_BYTES = 2048
+
+
+class RetentionConfigError(ValueError):
+    """A PLUGYARD_TELEMETRY_* retention variable that is not a usable number."""
+
+
+@dataclass(frozen=True)
+class Retention:
+    raw: timedelta = timedelta(hours=DEFAULT_RAW_HOURS)
+    minute: timedelta = timedelta(days=DEFAULT_MINUTE_DAYS)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Retention:
+        env = os.environ if environ is None else environ
+        raw_hours = _positive(env, RAW_HOURS_ENV, DEFAULT_RAW_HOURS, "a number of hours")
+        minute_days = _positive(env, MINUTE_DAYS_ENV, DEFAULT_MINUTE_DAYS, "a number of days")
+        return cls(raw=timedelta(hours=raw_hours), minute=timedelta(days=minute_days))
+
+
+def _positive(env: Mapping[str, str], name: str, default: float, what: str) -> float:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 1e6:
+        raise RetentionConfigError(f"{name} must be {what}, more than 0; got {text!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Rejection:
+    stream_seq: int
+    subject: str
+    reason: str
+    raw: bytes
+
+
+@dataclass(frozen=True)
+class LoaderEventRow:
+    stream_seq: int
+    at: datetime
+    type: str
+    host: str
+    name: str
+    version: str | None
+    data: dict[str, Any]
+
+
+WorkerKey = tuple[str, str, int]  # host, plugin name, pid
+
+
+class TelemetryWarehouse:
+    def __init__(self, directory: Path, *, limits: SqlLimits | None = None, retention: Retention | None = None) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.limits = limits or SqlLimits()
+        self.retention = retention or Retention()
+        self._db = connect(directory / DATABASE_FILE, limits=self.limits)
+        self._write_lock = threading.Lock()
+        self._closed = False
+        self._writer = self._db.cursor()
+        self._writer.execute(TABLES)
+        for level in ROLLUP_LEVELS:
+            self._writer.execute(rollup_tables(level))
+        self.sql = ReadOnlySql(self._db, self.limits, label="telemetry sql", what="the telemetry service")
+
+    # ---- positions and state for the consumers
+
+    def position(self, consumer: str) -> int:
+        with self._reader() as cursor:
+            row = cursor.execute("SELECT stream_seq FROM positions WHERE consumer = ?", [consumer]).fetchall()
+        return row[0][0] if row else 0
+
+    def workers(self) -> dict[WorkerKey, WorkerCounters]:
+        with self._reader() as cursor:
+            rows = cursor.execute("SELECT host, name, pid, counters FROM workers").fetchall()
+        return {(host, name, pid): _counters_from_json(counters) for host, name, pid, counters in rows}
+
+    def reported_versions(self) -> set[tuple[str, str, str]]:
+        """(host, name, version) the loader said it started a worker of."""
+        with self._reader() as cursor:
+            rows = cursor.execute(
+                "SELECT DISTINCT host, name, version FROM loader_events WHERE version IS NOT NULL "
+                "AND type IN ('PluginLoaded', 'PluginReloaded', 'PluginCrashed')"
+            ).fetchall()
+        return {tuple(row) for row in rows}
+
+    # ---- appends, each one transaction with its position
+
+    def append_samples(self, consumer: str, rows: list[tuple[int, SampleDelta]], rejections: list[Rejection], position: int) -> None:
+        with self._transaction() as cursor:
+            if rows:
+                for table, arrow in _sample_tables(rows):
+                    if arrow.num_rows:
+                        cursor.register("_incoming", arrow)
+                        try:
+                            cursor.execute(f"INSERT INTO {table} SELECT * FROM _incoming")
+                        finally:
+                            cursor.unregister("_incoming")
+                latest: dict[WorkerKey, SampleDelta] = {}
+                for _, row in rows:
+                    latest[(row.host, row.name, row.pid)] = row
+                cursor.executemany(
+                    "INSERT OR REPLACE INTO workers VALUES (?, ?, ?, ?, ?, ?)",
+                    [[r.host, r.name, r.pid, r.version, r.at, _counters_to_json(r.counters)] for r in latest.values()],
+                )
+            self._record(cursor, consumer, rejections, position)
+
+    def append_loader_events(self, consumer: str, rows: list[LoaderEventRow], rejections: list[Rejection], position: int) -> None:
+        with self._transaction() as cursor:
+            if rows:
+                cursor.executemany(
+                    "INSERT INTO loader_events VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [[r.stream_seq, r.at, r.type, r.host, r.name, r.version, json.dumps(r.data)] for r in rows],
+                )
+            self._record(cursor, consumer, rejections, position)
+
+    def reject(self, consumer: str, rejection: Rejection) -> None:
+        with self._transaction() as cursor:
+            self._record(cursor, consumer, [rejection], rejection.stream_seq)
+
+    def _record(self, cursor: duckdb.DuckDBPyConnection, consumer: str, rejections: list[Rejection], position: int) -> None:
+        if rejections:
+            now = datetime.now(UTC)
+            cursor.executemany(
+                "INSERT INTO rejections VALUES (?, ?, ?, ?, ?, ?)",
+                [[consumer, r.stream_seq, r.subject, r.reason, r.raw[:RAW_EXCERPT_BYTES].decode("utf-8", "replace"), now] for r in rejections],
+            )
+        cursor.execute("INSERT OR REPLACE INTO positions VALUES (?, ?)", [consumer, position])
+
+    # ---- roll-up and retention
+
+    def roll_up(self, samples_consumer: str, now: datetime | None = None) -> int:
+        """Fold the raw rows not folded yet into minutes and hours, then drop what retention allows. Returns
+        the number of stream sequences folded."""
+        with self._transaction() as cursor:
+            low = _scalar(cursor, "SELECT coalesce(max(stream_seq), 0) FROM positions WHERE consumer = ?", [ROLLUP])
+            high = _scalar(cursor, "SELECT coalesce(max(stream_seq), 0) FROM positions WHERE consumer = ?", [samples_consumer])
+            if high > low:
+                for level in ROLLUP_LEVELS:
+                    for statement in rollup_statements(level):
+                        cursor.execute(statement, {"low": low, "high": high})
+                cursor.execute("INSERT OR REPLACE INTO positions VALUES (?, ?)", [ROLLUP, high])
+            now = now or datetime.now(UTC)
+            raw_cutoff = now - self.retention.raw
+            for table in ("samples", "action_samples", "error_samples", "slow_calls"):
+                cursor.execute(f"DELETE FROM {table} WHERE ts < ? AND stream_seq <= ?", [raw_cutoff, high])
+            minute_cutoff = now - self.retention.minute
+            for table in ("minute_actions", "minute_workers", "minute_errors"):
+                cursor.execute(f"DELETE FROM {table} WHERE t < ?", [minute_cutoff])
+            cursor.execute("DELETE FROM workers WHERE last_at < ?", [raw_cutoff])
+        return max(high - low, 0)
+
+    # ---- reading
+
+    def query(self, sql: str, *, max_rows: int = 10_000) -> QueryResult:
+        return self.sql.query(sql, max_rows=max_rows)
+
+    def read(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """Rows of the service's own read query (never user SQL: that goes through `query`)."""
+        with self._reader() as cursor:
+            return cursor.execute(sql, params).fetchall()
+
+    def counts(self) -> dict[str, int]:
+        with self._reader() as cursor:
+            return {
+                table: _scalar(cursor, f"SELECT count(*) FROM {table}")
+                for table in ("samples", "action_samples", "loader_events", "rejections", "minute_actions", "hour_actions")
+            }
+
+    # ---- lifetime
+
+    def close(self) -> None:
+        with self._write_lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._writer.close()
+            self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self._write_lock:
+            if self._closed:
+                raise RuntimeError("the telemetry warehouse is closed")
+            cursor = self._writer
+            cursor.begin()
+            try:
+                yield cursor
+            except BaseException:
+                cursor.rollback()
+                raise
+            cursor.commit()
+
+    @contextmanager
+    def _reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        if self._closed:
+            raise RuntimeError("the telemetry warehouse is closed")
+        cursor = self._db.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+
+
+def _scalar(cursor: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> Any:
+    return cursor.execute(sql, params).fetchall()[0][0]
+
+
+def _sample_tables(rows: list[tuple[int, SampleDelta]]) -> list[tuple[str, pa.Table]]:
+    samples: dict[str, list] = {name: [] for name in SAMPLES_ARROW.names}
+    actions: dict[str, list] = {name: [] for name in ACTIONS_ARROW.names}
+    errors: dict[str, list] = {name: [] for name in ERRORS_ARROW.names}
+    slow: dict[str, list] = {name: [] for name in SLOW_CALLS_ARROW.names}
+    for seq, r in rows:
+        for key, value in (
+            ("stream_seq", seq), ("ts", r.at), ("host", r.host), ("name", r.name), ("version", r.version), ("pid", r.pid),
+            ("cpu_percent", r.cpu_percent), ("rss_bytes", r.rss_bytes), ("open_files", r.open_files), ("threads", r.threads),
+            ("calls", r.calls), ("errors", r.errors), ("net_bytes", r.net_bytes), ("startup_ms", r.startup_ms), ("reset", r.reset),
+            ("memory_limit_bytes", r.memory_limit_bytes),
+        ):
+            samples[key].append(value)
+        for a in r.actions:
+            for key, value in (
+                ("stream_seq", seq), ("ts", r.at), ("host", r.host), ("name", r.name), ("version", r.version),
+                ("action", a.action), ("calls", a.calls), ("errors", a.errors), ("cpu_ms", a.cpu_ms),
+            ):
+                actions[key].append(value)
+            for i, count in enumerate(a.buckets):
+                actions[f"b{i:02d}"].append(count)
+            for code, count in a.errors_by_code.items():
+                for key, value in (
+                    ("stream_seq", seq), ("ts", r.at), ("host", r.host), ("name", r.name), ("version", r.version),
+                    ("action", a.action), ("code", code), ("errors", count),
+                ):
+                    errors[key].append(value)
+        for call in r.slow_calls:
+            for key, value in (
+                ("stream_seq", seq), ("ts", r.at), ("host", r.host), ("name", r.name), ("version", r.version),
+                ("action", call["action"]), ("elapsed_ms", call["elapsed_ms"]), ("budget_ms", call["budget_ms"]), ("stack", call["stack"]),
+            ):
+                slow[key].append(value)
+    return [
+        ("samples", pa.table(samples, schema=SAMPLES_ARROW)),
+        ("action_samples", pa.table(actions, schema=ACTIONS_ARROW)),
+        ("error_samples", pa.table(errors, schema=ERRORS_ARROW)),
+        ("slow_calls", pa.table(slow, schema=SLOW_CALLS_ARROW)),
+    ]
+
+
+def _counters_to_json(counters: WorkerCounters) -> str:
+    return json.dumps(asdict(counters))
+
+
+def _counters_from_json(text: str) -> WorkerCounters:
+    data = json.loads(text)
+    actions = {
+        name: ActionCounters(calls=a["calls"], errors=a["errors"], cpu_ms=a["cpu_ms"], buckets=tuple(a["buckets"]), errors_by_code=a["errors_by_code"])
+        for name, a in data.get("actions", {}).items()
+    }
+    return WorkerCounters(version=data["version"], calls=data["calls"], errors=data["errors"], net_bytes=data["net_bytes"], actions=actions)
