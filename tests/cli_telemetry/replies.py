@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from plugyard_cli.telemetry_render import STARTUP_FIELD
 from plugyard_schemas.ledger import SqlReply
 from plugyard_schemas.telemetry import (
     AlertsReply,
@@ -56,7 +55,7 @@ def show_reply() -> ShowReply:
                     "cpu_percent": [1.0, 2.0, 3.0, 4.0, 5.0],
                     "rss_bytes": [60 * MIB, 62 * MIB, None, 70 * MIB, 65 * MIB],
                 },
-                **{STARTUP_FIELD: 310.0},
+                startup_ms_avg=310.0,
             ),
             ShowGroup(key={"version": "1.3.0"}, calls=5, errors=0, error_rate=0.0, series={"calls": [0, 0, 0, 0, 5], "p50_ms": [None, None, None, None, 7.5]}),
         ],

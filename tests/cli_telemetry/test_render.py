@@ -203,3 +203,12 @@ def test_recommendations_show_the_measurement_the_advice_and_the_evidence_indent
         "  Raise the memory limit or stream the image.",
     ]
     assert recommendations_lines(RecommendationsReply(recommendations=[]), "textkit") == ["no recommendations for textkit"]
+
+
+def test_sql_tables_print_values_as_text_not_markup(capsys):
+    from plugyard_cli.commands.audit import Format, print_sql_reply
+    from plugyard_schemas.ledger import SqlReply
+
+    print_sql_reply(SqlReply(columns=["[b]name"], rows=[["[/x] closes nothing"], [None]]), Format.table, 10)
+    out = capsys.readouterr().out
+    assert "[/x] closes nothing" in out and "[b]name" in out

@@ -202,8 +202,7 @@ def top_error_codes(errors_by_code: dict[str, int], limit: int = 3) -> str:
 
 
 # The workers' start-up time: a mean since the telemetry service was written (first drafted as a median).
-STARTUP_FIELD = "startup_ms_avg" if "startup_ms_avg" in ShowGroup.model_fields else "startup_ms_p50"
-STARTUP_LABEL = "startup avg ms" if STARTUP_FIELD == "startup_ms_avg" else "startup p50 ms"
+STARTUP_LABEL = "startup avg ms"
 
 # (series name, row label, formatter of its min–max) in the order shown; other series follow in their own order.
 SERIES = (
@@ -249,7 +248,7 @@ def group_table(group: ShowGroup, *, title: str) -> Table:
     row("p99 ms", number(group.p99_ms), "p99_ms")
     row("cpu % avg", percent(group.cpu_percent_avg), "cpu_percent", percent)
     row("rss max", human_bytes(group.rss_bytes_max), "rss_bytes", human_bytes)
-    row(STARTUP_LABEL, number(getattr(group, STARTUP_FIELD, None)))
+    row(STARTUP_LABEL, number(group.startup_ms_avg))
     row("net bytes", human_bytes(group.net_bytes))
     for name in list(series):  # series the service added that this CLI does not know by name
         row(name, "", name)

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from plugyard_cli.bus import with_nats
 from plugyard_cli.output import EXIT_NO, console, print_json
@@ -50,9 +51,11 @@ def print_sql_reply(reply: SqlReply, fmt: Format, max_rows: int) -> None:
         writer.writerow(reply.columns)
         writer.writerows(reply.rows)
     else:
-        table = Table(*reply.columns, show_lines=False)
-        for row in reply.rows:
-            table.add_row(*("" if v is None else str(v) for v in row))
+        table = Table(show_lines=False)
+        for column in reply.columns:
+            table.add_column(Text(str(column)))
+        for row in reply.rows:  # cells are data, never rich markup: "[/x]" in a value prints as itself
+            table.add_row(*(Text("" if v is None else str(v)) for v in row))
         console.print(table)
         if reply.truncated:
             console.print(f"[yellow]only the first {max_rows} rows are shown (--max-rows)[/]")
