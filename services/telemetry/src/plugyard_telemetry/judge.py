@@ -20,17 +20,19 @@ from plugyard_telemetry.domain import comparison_id
 from plugyard_telemetry.statistics import compare
 from plugyard_telemetry.version_switches import calls_by_action, switches
 from plugyard_telemetry.warehouse import TelemetryWarehouse
+from plugyard_telemetry.webhook import Webhook, WebhookConfigError
 
 log = logging.getLogger("plugyard.telemetry.judge")
 
 INTERVAL_ENV = "PLUGYARD_TELEMETRY_JUDGE_S"
 MIN_CALLS_ENV = "PLUGYARD_REGRESSION_MIN_CALLS"
 WINDOW_ENV = "PLUGYARD_ALERT_WINDOW_S"
+LEAK_WINDOW_ENV = "PLUGYARD_LEAK_WINDOW_S"
 DEFAULT_INTERVAL_S = 5.0
 DEFAULT_MIN_CALLS = 100
 DEFAULT_WINDOW_S = 60.0
 EVENT_WINDOW_S = 600.0  # crash loops and violations are counted over this, unless a rule has its own window
-LEAK_WINDOW_S = 600.0
+DEFAULT_LEAK_WINDOW_S = 600.0  # a worker's rss slope is taken over this; a leak needs half of it in samples
 
 
 class JudgeConfigError(ValueError):
@@ -42,6 +44,7 @@ class JudgeSettings:
     interval_s: float = DEFAULT_INTERVAL_S
     min_calls: int = DEFAULT_MIN_CALLS
     window_s: float = DEFAULT_WINDOW_S
+    leak_window_s: float = DEFAULT_LEAK_WINDOW_S
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> JudgeSettings:
@@ -50,6 +53,7 @@ class JudgeSettings:
             interval_s=_number(env, INTERVAL_ENV, DEFAULT_INTERVAL_S, 0.1, 3600),
             min_calls=int(_number(env, MIN_CALLS_ENV, DEFAULT_MIN_CALLS, 2, 10**9)),
             window_s=_number(env, WINDOW_ENV, DEFAULT_WINDOW_S, 1, 86400),
+            leak_window_s=_number(env, LEAK_WINDOW_ENV, DEFAULT_LEAK_WINDOW_S, 2, 86400),
         )
 
 
@@ -67,8 +71,12 @@ def _number(env: Mapping[str, str], name: str, default: float, least: float, mos
 
 
 class Judge:
-    def __init__(self, warehouse: TelemetryWarehouse, app: TelemetryApplication, rules: list[Rule], settings: JudgeSettings | None = None) -> None:
+    def __init__(
+        self, warehouse: TelemetryWarehouse, app: TelemetryApplication, rules: list[Rule], settings: JudgeSettings | None = None,
+        webhook: Webhook | None = None,
+    ) -> None:
         self.warehouse = warehouse
+        self.webhook = webhook
         self.app = app
         self.rules = rules
         self.settings = settings or JudgeSettings()
@@ -82,9 +90,14 @@ class Judge:
     def from_env(cls, warehouse: TelemetryWarehouse, app: TelemetryApplication) -> Judge:
         try:
             rules = rules_from_env()
-        except AlertRulesError as exc:
+            webhook = Webhook.from_env()
+        except (AlertRulesError, WebhookConfigError) as exc:
             raise JudgeConfigError(str(exc)) from None
-        return cls(warehouse, app, rules, JudgeSettings.from_env())
+        return cls(warehouse, app, rules, JudgeSettings.from_env(), webhook)
+
+    def close(self) -> None:
+        if self.webhook is not None:
+            self.webhook.close()
 
     @property
     def interval_s(self) -> float:
@@ -129,7 +142,9 @@ class Judge:
 
     def check_alerts(self, now: datetime) -> None:
         window = timedelta(seconds=self.settings.window_s)
-        found = readings(self.warehouse, now, window, timedelta(seconds=EVENT_WINDOW_S), timedelta(seconds=LEAK_WINDOW_S))
+        found = readings(
+            self.warehouse, now, window, timedelta(seconds=self._event_window_s()), timedelta(seconds=self.settings.leak_window_s)
+        )
         regressed = self._serving_regressions(found)
         for key, reading in found.items():
             reading.regressed = 1.0 if key in regressed else 0.0
@@ -141,9 +156,20 @@ class Judge:
                 value, action = _value(rule, reading)
                 transition = self.book.observe(stamp, AlertKey(rule.name, name, host), rule, value, calls=reading.calls, action=action)
                 if isinstance(transition, Raise):
-                    self.app.raise_alert(**_raised(transition, reading.version))
+                    if self.app.raise_alert(**_raised(transition, reading.version)):
+                        self._tell("AlertRaised", transition.alert_id)
                 elif transition is not None:
                     self.app.resolve_alert(transition.alert_id, transition.value, transition.clear_threshold)
+                    self._tell("AlertResolved", transition.alert_id)
+
+    def _tell(self, event: str, alert_id: str) -> None:
+        if self.webhook is not None and alert_id in self.app.alerts:
+            self.webhook.send(event, self.app.alerts[alert_id].model_dump())
+
+    def _event_window_s(self) -> float:
+        """Crashes and violations are counted over the longest window a rule on them asks for."""
+        windows = [r.window_s for r in self.rules if r.metric in ("crash_count", "violations") and r.window_s]
+        return max(windows, default=EVENT_WINDOW_S)
 
     def _serving_regressions(self, found: dict[tuple[str, str], Reading]) -> set[tuple[str, str]]:
         """Plugins whose version serving now was judged a regression against its predecessor on that host."""

@@ -70,7 +70,7 @@ def build_service(data_dir: Path | None = None, nats_url: str | None = None) -> 
             every(judge.interval_s, judge.run_once, "judging versions and alerts"),
         ],
         health=health,
-        on_stop=[stop_metrics, lambda: threads.shutdown(wait=False, cancel_futures=True), warehouse.close],
+        on_stop=[stop_metrics, lambda: threads.shutdown(wait=False, cancel_futures=True), judge.close, warehouse.close],
     )
 
 
