@@ -4,6 +4,8 @@ from plugyard_schemas.cloudevent import SPEC_VERSION, CloudEvent
 from plugyard_schemas.ledger import MessageRejected, SqlReply, SqlRequest, VerifyReply, VerifyRequest
 from plugyard_schemas.loader import (
     ActionStats,
+    BenchReply,
+    BenchRequest,
     HostAnnouncement,
     HostsRequest,
     InstallReply,
@@ -134,6 +136,8 @@ __all__ = [
     "RuntimeQuarantineReply",
     "RuntimeQuarantineRequest",
     "InstallRequest",
+    "BenchReply",
+    "BenchRequest",
     "HostAnnouncement",
     "HostsRequest",
     "InstallReply",

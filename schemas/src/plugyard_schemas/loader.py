@@ -93,6 +93,31 @@ class HostAnnouncement(BaseModel):
     plugins: int = Field(description="Plugins loaded there")
 
 
+class BenchRequest(BaseModel):
+    """Compare two installed versions of a plugin on one host: each runs in a temporary worker of its own, called
+    alternately; the plugin's serving worker (if loaded) is left alone."""
+
+    name: str = PluginNameField
+    version: str = Field(min_length=1, max_length=64, description="The version under test")
+    against: str = Field(min_length=1, max_length=64, description="The baseline version")
+    action: str = Field(min_length=1, max_length=100)
+    args: dict[str, Any] = Field(default_factory=dict, description="The action's arguments, a JSON object, the same for every call")
+    calls: int = Field(default=100, ge=1, le=10_000, description="Calls per version")
+    timeout_s: float = Field(default=30.0, gt=0, le=300, description="Seconds one call may take")
+
+
+class BenchReply(BaseModel):
+    host: str
+    name: str
+    version: str
+    against: str
+    action: str
+    calls: int = Field(description="Calls made per version")
+    latencies_ms: dict[str, list[float]] = Field(description="Per version, the successful calls' latencies as the loader measured them, in call order")
+    errors: dict[str, int] = Field(description="Per version, the calls that failed")
+    error_codes: dict[str, dict[str, int]] = Field(description="Per version, failed calls per error code")
+
+
 # --- Invocation: the body is the JSON arguments object; a `Plugyard-Timeout` header (seconds) is optional ---------
 
 INVOKE_TIMEOUT_HEADER = "Plugyard-Timeout"
