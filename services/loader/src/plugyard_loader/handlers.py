@@ -1,4 +1,4 @@
-"""The loader's RPCs on `plugyard.rpc.loader.<host>.<verb>`: install, load, unload, reload, ps. Thin: decode, call, encode."""
+"""The loader's RPCs on `plugyard.rpc.loader.<host>.<verb>`: install, load, unload, reload, ps, bench. Thin: decode, call, encode."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from plugyard_loader.application import SERVICE
 from plugyard_schemas.cloudevent import CloudEvent
 from plugyard_schemas.registry_events import VersionQuarantined
 from plugyard_schemas.loader import (
+    BenchReply,
+    BenchRequest,
     HostAnnouncement,
     HostsRequest,
     InstallReply,
@@ -36,6 +38,9 @@ if TYPE_CHECKING:
 QUARANTINED_SUBJECT = event_subject("registry", "VersionQuarantined")
 QUARANTINED_TYPE = event_type("registry", "VersionQuarantined")
 QUARANTINE_WAIT_S = 120.0  # stopping a version's workers drains their calls first
+# A bench holds its request for as long as it runs: benches of other plugins, and the refusal of a second bench of
+# the same plugin, must not wait behind it.
+BENCH_WORKERS = 4
 
 
 def quarantine_durable(host: str) -> str:
@@ -108,5 +113,12 @@ def build_router(loader: Loader | None) -> NatsRouter:
         """Each plugin on this host: version, pid, state, uptime, restarts, sandbox layers, cpu, memory, calls, errors."""
         layers = {name: "available" if probe.available else f"missing: {probe.detail}" for name, probe in loader.layers.items()}
         return PsReply(host=loader.host, layers=layers, plugins=loader.statuses())
+
+    @router.subscriber(loader_subject(host, "bench"), title="loader.bench", max_workers=BENCH_WORKERS)
+    async def bench(request: BenchRequest) -> BenchReply:
+        """Compare two installed versions: a temporary worker of each, called alternately in pairs (the order inside each
+        pair seeded-random), latencies of the successful calls and errors by code per version. The serving worker, if
+        any, is left alone; one bench per plugin at a time."""
+        return await loader.bench(request.model_copy(update={"name": normalize_name(request.name)}))
 
     return router

@@ -7,6 +7,8 @@ import asyncio
 import hashlib
 import logging
 import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from plugyard_artifacts.manifest import MANIFEST_NAME, ManifestError, load_manif
 from plugyard_core.rpc import RpcError, call
 from plugyard_core.streams import rpc_subject
 from plugyard_loader.application import LoaderApplication
+from plugyard_loader.bench import run_bench
 from plugyard_loader.cache import CachedVersion, PluginCache
 from plugyard_loader.install import INSTALLABLE, Installer, check_installable, version_info
 from plugyard_loader.invocation import InvocationRouter
@@ -29,12 +32,14 @@ from plugyard_sandbox.egress_proxy import EgressProxy
 from plugyard_sandbox.errors import SandboxUnavailable
 from plugyard_sandbox.probe import LayerProbe, probe_layers
 from plugyard_sandbox.seccomp_filter import compile_filter
-from plugyard_schemas.loader import InstalledVersion, PluginStatus, TelemetrySample
+from plugyard_schemas.loader import BenchReply, BenchRequest, InstalledVersion, PluginStatus, TelemetrySample
 from plugyard_schemas.registry import RuntimeQuarantineReply, RuntimeQuarantineRequest
 from plugyard_worker.host import WorkerHandle, WorkerStartError
 from plugyard_worker.runtime import runtime_read_dirs, stage_runtime
 
 log = logging.getLogger("plugyard.loader")
+
+BENCH_DRAIN_S = 2.0  # a bench worker's calls are the bench's own: nothing to let finish once it is over
 
 
 class Loader:
@@ -58,6 +63,8 @@ class Loader:
         self.invocations: InvocationRouter | None = None
         self.installer: Installer | None = None
         self._background: set[asyncio.Task[None]] = set()
+        self._benching: set[str] = set()  # plugins with a bench running here
+        self._bench_workers: set[WorkerHandle] = set()
 
     # --- start and stop -------------------------------------------------------------------------------------------
 
@@ -83,6 +90,8 @@ class Loader:
 
     async def close(self) -> None:
         try:
+            for worker in list(self._bench_workers):
+                worker.kill()
             for runner in list(self.runners.values()):
                 await runner.stop("the loader is stopping")
             for proxy in self._proxies.values():
@@ -193,11 +202,60 @@ class Loader:
         data = manifest.model_dump(mode="json", by_alias=True, exclude_none=True)
         return Target(name=manifest.plugin.name, version=manifest.plugin.version, plugin_dir=folder, deps_dir=None, manifest=data, dev=True)
 
+    # --- bench ----------------------------------------------------------------------------------------------------
+
+    async def bench(self, request: BenchRequest) -> BenchReply:
+        """Two installed versions compared in temporary workers of their own (bench.py); one bench per plugin at a time."""
+        name = request.name
+        if request.version == request.against:
+            raise RpcError("invalid_request", f"the version under test and the baseline are both {request.version}: a bench compares two versions")
+        if name in self._benching:
+            raise RpcError("conflict", f"a bench of {name} is already running on {self.host}: wait until it ends")
+        self._benching.add(name)
+        try:
+            targets = {version: await self._bench_target(name, version) for version in (request.version, request.against)}
+            return await run_bench(self.host, request, lambda version: self._bench_worker(targets[version]))
+        finally:
+            self._benching.discard(name)
+            async with self._lock:  # a load may be mounting the same volume
+                if name not in self.runners:
+                    self.volumes.release(name)
+
+    async def _bench_target(self, name: str, version: str) -> Target:
+        if self.cache.get(name, version) is None:
+            raise RpcError("invalid_request", f"{name}=={version} is not installed on host {self.host}: plugyard install {name}=={version} first")
+        return await self._installed_target(name, version)
+
+    @asynccontextmanager
+    async def _bench_worker(self, target: Target) -> AsyncIterator[WorkerHandle]:
+        """A worker started as a serving one is, beside the serving worker (which keeps its own egress proxy); stopped on exit."""
+        proxy = None
+        if target.manifest.get("permissions", {}).get("network"):
+            proxy = await self._new_proxy(target, f"{target.name}@bench-{target.version}", serving=False)
+        try:
+            try:
+                handle = await self._start_worker(target, serving=False, proxy=proxy)
+            except WorkerStartError as exc:
+                raise RpcError("refused", f"{target.name} {target.version} did not start for the bench: {exc}") from None
+            self._bench_workers.add(handle)
+            try:
+                yield handle
+            finally:
+                self._bench_workers.discard(handle)
+                await handle.stop(drain_timeout=BENCH_DRAIN_S)
+        finally:
+            if proxy is not None:
+                await proxy.close()
+
     # --- workers --------------------------------------------------------------------------------------------------
 
-    async def _start_worker(self, target: Target) -> WorkerHandle:
+    async def _start_worker(self, target: Target, *, serving: bool = True, proxy: EgressProxy | None = None) -> WorkerHandle:
+        """A sandboxed worker of `target`. One that does not serve (a bench's) goes out through the `proxy` given, and
+        what it reports counts for no runner."""
         permissions = target.manifest.get("permissions", {})
-        egress = await self._egress_for(target) if permissions.get("network") else None
+        egress = None
+        if permissions.get("network"):
+            egress = proxy.socket_path if proxy is not None else await self._egress_for(target)
         disk = self.volumes.ensure(target.name, self.cache.root / "state" / target.name, *drop_ids(target.name))
         try:
             plan = plan_worker(
@@ -211,7 +269,7 @@ class Loader:
         context = {"name": target.name, "version": target.version, "host": self.host, "state_dir": plan.spec.state_dir, "dev": target.dev}
         handle = await WorkerHandle.start(
             plan.spec, entry=plan.entry, sys_path=[self._runtime_dirs[0]], library_paths=plan.library_paths, context=context,
-            on_event=lambda frame: self._on_frame(target, frame), call_budget_ms=self.call_budget_ms,
+            on_event=lambda frame: self._on_frame(target, frame, serving), call_budget_ms=self.call_budget_ms,
         )
         handle.layers["disk"] = disk  # the quota is the host's doing, beside the layers the worker applied
         missing = {layer: state for layer, state in handle.layers.items() if state != "active"}
@@ -237,33 +295,38 @@ class Loader:
             return proxy.socket_path
         if proxy is not None:
             await proxy.close()
-        # Unix socket paths are limited to 107 bytes, so the socket lives in a short folder of its own.
-        key = hashlib.sha256(f"{self.cache.root}/{target.name}".encode()).hexdigest()[:16]
-        socket_path = str(Path(tempfile.gettempdir()) / "plugyard-egress" / f"{key}.sock")
-        proxy = EgressProxy(socket_path, allowed, on_denied=lambda where, why: self._on_frame(
-            target, {"op": "violation", "permission": "network", "target": where, "detail": why}))
-        await proxy.start()
-        self._proxies[target.name] = proxy
-        return socket_path
+        proxy = self._proxies[target.name] = await self._new_proxy(target, target.name, serving=True)
+        return proxy.socket_path
 
-    def _on_frame(self, target: Target, frame: dict[str, Any]) -> None:
+    async def _new_proxy(self, target: Target, key: str, *, serving: bool) -> EgressProxy:
+        allowed = frozenset(target.manifest["permissions"]["network"])
+        # Unix socket paths are limited to 107 bytes, so the socket lives in a short folder of its own.
+        digest = hashlib.sha256(f"{self.cache.root}/{key}".encode()).hexdigest()[:16]
+        socket_path = str(Path(tempfile.gettempdir()) / "plugyard-egress" / f"{digest}.sock")
+        proxy = EgressProxy(socket_path, allowed, on_denied=lambda where, why: self._on_frame(
+            target, {"op": "violation", "permission": "network", "target": where, "detail": why}, serving))
+        await proxy.start()
+        return proxy
+
+    def _on_frame(self, target: Target, frame: dict[str, Any], serving: bool = True) -> None:
         op = frame.get("op")
         if op == "log":
             level = logging.getLevelName(str(frame.get("level", "INFO")))
             logging.getLogger(f"plugyard.plugin.{target.name}").log(level if isinstance(level, int) else logging.INFO, "%s", frame.get("message", ""))
         elif op == "violation":
-            self._violation(target, str(frame.get("permission", "?")), str(frame.get("target", "?")), str(frame.get("detail", "")))
-        elif op == "call_report":
+            self._violation(target, str(frame.get("permission", "?")), str(frame.get("target", "?")), str(frame.get("detail", "")), serving)
+        elif op == "call_report" and serving:
             runner = self.runners.get(target.name)
             if runner is not None:
                 runner.call_reported(frame["pid"], frame["action"], frame["cpu_ms"], frame["slow"], now_iso())
         elif op == "protocol_error":
             log.error("%s %s broke the worker protocol: %s", target.name, target.version, frame.get("message"))
 
-    def _violation(self, target: Target, permission: str, where: str, detail: str) -> None:
+    def _violation(self, target: Target, permission: str, where: str, detail: str, serving: bool = True) -> None:
+        """Recorded and judged by the policy whichever worker attempted it; counted in `ps` only for the serving one."""
         runner = self.runners.get(target.name)
         count = self.app.violations(target.name, target.version) + 1
-        if runner is not None:
+        if runner is not None and serving:
             runner.violations += 1
         self.app.record(target.name, "violation", version=target.version, permission=permission, target=where, detail=detail, count=count)
         log.warning("%s %s attempted %s %s (violation %d)", target.name, target.version, permission, where, count)
