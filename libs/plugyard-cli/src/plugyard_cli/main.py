@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from plugyard_cli.commands import audit, authoring, bus, dev, events, keys, plugins, registry, registry_admin, rescan, scan, stack, telemetry, verdict
+from plugyard_cli.commands import audit, authoring, bench, bus, dev, events, keys, plugins, registry, registry_admin, rescan, scan, stack, telemetry, verdict
 import logging
 
 from plugyard_cli.output import EXIT_INTERNAL, EXIT_USAGE, CliError, report_error
@@ -45,6 +45,7 @@ app.command("reload")(plugins.reload)
 app.command("ps")(plugins.ps)
 app.command("invoke")(plugins.invoke)
 app.command("dev")(dev.dev)
+app.command("bench")(bench.bench)
 app.command("top")(telemetry.top)
 app.add_typer(telemetry.app, name="telemetry")
 app.command("alerts")(telemetry.alerts)
