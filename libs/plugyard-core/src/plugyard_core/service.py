@@ -81,7 +81,9 @@ def health_router(service: str, details: HealthDetails, started: float, runtime:
     async def health(request: HealthRequest) -> HealthReply:
         info = {"pid": os.getpid(), "uptime_s": round(time.monotonic() - started, 1), **details()}
         healthy = bool(info.pop("healthy", True))
+        own_problems = list(info.pop("problems", []))  # what the service's own loops report
         consumers, outbox, found = runtime() if runtime else ({}, None, [])
+        found = [*found, *own_problems]
         return HealthReply(
             service=service, healthy=healthy and not found, details=info, consumers=consumers, outbox=outbox, problems=found,
         )
