@@ -52,7 +52,7 @@ REPO = Path(__file__).resolve().parents[2]
 @dataclass(frozen=True)
 class Target:
     key: str  # a subject, `{host}` standing for the loader's host
-    kind: str  # "event", "rpc" or "plugin"
+    kind: str  # "event", "sample" (the telemetry stream), "rpc" or "plugin"
     identity: str  # who sends it
     event_type: str | None = None  # events: the type the subject's consumer takes (None: any, the ledger alone consumes it)
     consumer: str | None = None  # events: the service, besides the ledger, that consumes the subject
@@ -68,7 +68,10 @@ EVENT_TARGETS = [
     (Target("plugyard.evt.registry.VersionQuarantined", "event", "registry", fm.QUARANTINED, "loader"), 5),
     (Target("plugyard.evt.fuzz.Probe", "event", "client"), 4),
     (Target("plugyard.evt.loader.PluginFailed", "event", "loader"), 1),
+    # Telemetry samples, published as the loader (the only identity allowed to): no fuzzed body is a sample.
+    (Target(f"plugyard.tel.{{host}}.{LOADED}", "sample", "loader"), 3),
 ]
+STREAMED = ("event", "sample")
 
 
 def rpc_targets() -> list[tuple[Target, int]]:
@@ -110,7 +113,7 @@ def fuzz_cases(count: int) -> list[Case]:
         slots.append((target, rng.choices(families, family_weights)[0], rng.choice(TIMEOUT_HEADERS) if target.kind == "plugin" else None))
     groups: dict[tuple, list[int]] = collections.defaultdict(list)
     for index, (target, family, _) in enumerate(slots):
-        limit = fm.EVENT_MAX_BYTES if target.kind == "event" else fm.RPC_MAX_BYTES
+        limit = fm.EVENT_MAX_BYTES if target.kind in STREAMED else fm.RPC_MAX_BYTES
         groups[family, target.event_type if target.kind == "event" else None, limit].append(index)
     bodies: dict[int, fm.Body] = {}
     for (family, event_type, limit), indices in groups.items():
@@ -210,13 +213,13 @@ async def send_all(stack: Stack, host: str, cases: list[Case]) -> list[Outcome]:
             payload = case.body.build(fm.message_id(index))
             outcome = Outcome(index, case, case.target.subject(host), len(payload))
             outcomes.append(outcome)
-            if case.target.kind == "event" and len(payload) > NEAR_EVENT_LIMIT:
+            if case.target.kind in STREAMED and len(payload) > NEAR_EVENT_LIMIT:
                 # The server answers an oversized message with a 400 status: publish raises BadRequestError, while
                 # publish_async (nats-py) would leave its future unresolved.
                 acks.append((outcome, asyncio.ensure_future(jetstreams[case.target.identity].publish(
                     outcome.subject, payload, headers={"Nats-Msg-Id": fm.message_id(index)}, timeout=RPC_TIMEOUT_S
                 ))))
-            elif case.target.kind == "event":
+            elif case.target.kind in STREAMED:
                 future = await jetstreams[case.target.identity].publish_async(
                     outcome.subject, payload, headers={"Nats-Msg-Id": fm.message_id(index)}
                 )
@@ -389,7 +392,7 @@ def test_every_event_reached_the_stream_unless_over_its_size_limit(barrage: Barr
 
 
 def test_every_request_is_answered_and_every_bad_one_refused(barrage: Barrage) -> None:
-    requests = [o for o in barrage.outcomes if o.case.target.kind != "event"]
+    requests = [o for o in barrage.outcomes if o.case.target.kind not in STREAMED]
     assert {o.case.target.key for o in requests} >= {t.key for t, _ in rpc_targets()} or len(requests) < 200
     unanswered = [o for o in requests if o.error and not (o.error == "no responders" and "nope-not-loaded" in o.subject)]
     assert not unanswered, "requests without a reply:\n" + "\n".join(
@@ -447,6 +450,25 @@ def test_each_bad_event_is_rejected_by_its_consumer(barrage: Barrage, drained: f
     assert not missed, f"bad events on {sent[0].subject} that the {service} did not reject:\n" + examples(missed) + "\n" + log_tail(barrage.stack, service)
 
 
+def test_the_telemetry_service_rejected_each_sample(barrage: Barrage, drained: float) -> None:
+    """None of the fuzzed bodies is a telemetry sample: each one in the stream is rejected and recorded, none stored."""
+    sent = [o for o in barrage.outcomes if o.case.target.kind == "sample" and o.stream_seq]
+    assert sent or len(barrage.outcomes) < 100
+    deadline = time.monotonic() + PROCESSED_TIMEOUT_S
+    while True:
+        reply = barrage.stack.cli_json("telemetry", "sql", "SELECT stream_seq FROM rejections WHERE consumer = 'telemetry-samples'",
+                                       "--max-rows", "1000000")
+        found = {row[0] for row in reply["rows"]}
+        missed = [o for o in sent if o.stream_seq not in found]
+        if not missed or time.monotonic() > deadline:
+            break
+        time.sleep(1.0)
+    assert not missed, "samples the telemetry service did not reject:\n" + examples(missed) + "\n" + log_tail(barrage.stack, "telemetry")
+    seqs = ", ".join(str(o.stream_seq) for o in sent) or "0"
+    stored = barrage.stack.cli_json("telemetry", "sql", f"SELECT count(*) FROM samples WHERE stream_seq IN ({seqs})")["rows"]
+    assert stored == [[0]], "fuzzed bodies stored as samples"
+
+
 def test_the_registry_rejected_each_scan(barrage: Barrage, drained: float) -> None:
     """None of the fuzzed ScanCompleted events is about a stored version, so the registry must reject them all."""
     sent = [o for o in events_of(barrage, "registry") if o.stream_seq]
@@ -473,7 +495,7 @@ def test_no_service_crashed_restarted_or_stopped_answering(barrage: Barrage, dra
     assert not waiting, f"consumers still holding messages or failing after the barrage: {waiting}"
 
 
-@pytest.mark.parametrize("service", ["ledger", "registry", "scanner", "loader"])
+@pytest.mark.parametrize("service", ["ledger", "registry", "scanner", "loader", "telemetry"])
 def test_health_reports_the_rejections(barrage: Barrage, drained: float, service: str) -> None:
     """Each service consumed bad messages (the loader: VersionQuarantined events it cannot read), so each says so."""
     _, status = status_json(barrage.stack)
