@@ -1,4 +1,5 @@
-"""The README's "Watching plugins run" commands, run as written and in order, against a stack running textkit."""
+"""The README's "Watching plugins run" commands, run as written and in order, against a stack serving textkit 1.3.0
+with 1.2.0 installed beside it."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import json
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import time
@@ -30,11 +32,28 @@ def readme_commands() -> list[str]:
     return [line.split("  #", 1)[0].strip() for line in block.splitlines() if line.strip()]
 
 
-async def load_and_call(stack, host: str) -> None:
+def publish_two_versions(stack, tmp_path: Path) -> None:
+    """textkit 1.2.0 as shipped and a 1.3.0 of it, published, cleared, installed; 1.3.0 loaded."""
+    key = tmp_path / "k.key"
+    assert stack.cli("keys", "new", "--out", str(key), "--insecure-plain").returncode == 0
+    folder = tmp_path / "textkit"
+    shutil.copytree(TEXTKIT, folder)
+    for version in ("1.2.0", "1.3.0"):
+        manifest = folder / "plugin.toml"
+        manifest.write_text(re.sub(r'(?m)^version = ".*"$', f'version = "{version}"', manifest.read_text()))
+        stack.cli_json("publish", str(folder), "--key", str(key))
+    deadline = time.monotonic() + 90
+    while {v["status"] for v in stack.cli_json("info", "plugyard-textkit")["versions"]} != {"cleared"}:
+        assert time.monotonic() < deadline, "textkit was not cleared"
+        time.sleep(0.5)
+    stack.cli_json("install", "plugyard-textkit==1.2.0")
+    stack.cli_json("install", "plugyard-textkit==1.3.0")
+    stack.cli_json("load", "plugyard-textkit", "--version", "1.3.0")
+
+
+async def call_textkit(stack) -> None:
     client = await nats.connect(stack.url, nkeys_seed=str(seed_path("client", stack.data_dir)))
     try:
-        loaded = await client.request(f"plugyard.rpc.loader.{host}.load", json.dumps({"name": "plugyard-textkit", "path": str(TEXTKIT)}).encode(), timeout=60)
-        assert "error" not in json.loads(loaded.data), loaded.data
         for i in range(CALLS):
             reply = await client.request("plugyard.rpc.plugin.plugyard-textkit.count", json.dumps({"text": "a b " * i}).encode(), timeout=10)
             assert "result" in json.loads(reply.data)
@@ -46,7 +65,8 @@ def test_the_readme_telemetry_commands_run_as_written(tmp_path):
     (tmp_path / "stack").mkdir()
     stack = start_stack(tmp_path / "stack", env={"PLUGYARD_TELEMETRY_INTERVAL_S": "0.5", "PLUGYARD_TELEMETRY_ROLLUP_S": "1"})
     try:
-        asyncio.run(load_and_call(stack, stack.cli_json("ps")["host"]))
+        publish_two_versions(stack, tmp_path)
+        asyncio.run(call_textkit(stack))
         deadline = time.monotonic() + 60
         while stack.cli_json("telemetry", "sql", "SELECT coalesce(sum(calls), 0) FROM action_samples")["rows"] != [[CALLS]]:
             assert time.monotonic() < deadline, "the calls never reached the telemetry warehouse"
@@ -66,12 +86,14 @@ def test_the_readme_telemetry_commands_run_as_written(tmp_path):
                 assert done.returncode == 0, f"{command}: {done.stderr}"
                 out = done.stdout
             outputs.append(out)
-        live_top, top_json, show, _chart, sql, _alerts, _advice = outputs
+        live_top, top_json, show, _chart, sql, _alerts, _advice, bench = outputs
         assert "plugyard-textkit" in live_top
         [row] = json.loads(top_json)["rows"]
         assert row["name"] == "plugyard-textkit" and row["calls"] == CALLS
         assert "p99" in show and "count" in show
         assert (tmp_path / "textkit.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
         assert re.search(rf"count\D+{CALLS}\D+0", sql), sql
+        assert "1.2.0" in bench and "1.3.0" in bench and "95%" in bench
+        assert stack.cli_json("ps")["plugins"][0]["version"] == "1.3.0"  # still serving
     finally:
         stack.stop()
