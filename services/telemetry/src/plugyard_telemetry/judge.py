@@ -32,7 +32,8 @@ DEFAULT_INTERVAL_S = 5.0
 DEFAULT_MIN_CALLS = 100
 DEFAULT_WINDOW_S = 60.0
 EVENT_WINDOW_S = 600.0  # crash loops and violations are counted over this, unless a rule has its own window
-DEFAULT_LEAK_WINDOW_S = 600.0  # a worker's rss slope is taken over this; a leak needs half of it in samples
+DEFAULT_LEAK_WINDOW_S = 600.0
+SETTLED = timedelta(minutes=1)  # samples of a worker arrive within this after its calls  # a worker's rss slope is taken over this; a leak needs half of it in samples
 
 
 class JudgeConfigError(ValueError):
@@ -81,6 +82,7 @@ class Judge:
         self.rules = rules
         self.settings = settings or JudgeSettings()
         self._lock = threading.Lock()
+        self._finished: set[int] = set()  # switches judged as far as they ever can be
         self.book = AlertBook.from_open(
             OpenAlert(a.alert_id, AlertKey(a.rule, a.name, a.host), a.metric, datetime.fromisoformat(a.raised_at).timestamp(), a.value, a.threshold)
             for a in app.open_alerts()
@@ -106,15 +108,23 @@ class Judge:
     def run_once(self, now: datetime | None = None) -> None:
         with self._lock:
             now = now or datetime.now(UTC)
-            self.judge_versions()
+            self.judge_versions(now)
             self.check_alerts(now)
 
     # ---- new versions against their predecessors
 
-    def judge_versions(self) -> int:
-        """Record a verdict for each switch and action with enough calls on both sides; returns how many."""
+    def judge_versions(self, now: datetime) -> int:
+        """Record a verdict for each switch and action with enough calls on both sides; returns how many.
+
+        A switch followed by another has all the calls it will ever have once looked at after that; one older
+        than the raw samples has none left to look at. Neither is looked at again."""
         decided = 0
+        oldest = now - self.warehouse.retention.raw
         for switch in switches(self.warehouse):
+            if switch.stream_seq in self._finished or switch.at < oldest:
+                continue
+            if switch.until is not None and switch.until < now - SETTLED:  # its last samples are in by now
+                self._finished.add(switch.stream_seq)
             before = calls_by_action(self.warehouse, switch.host, switch.name, switch.previous_version, None, switch.at)
             after = calls_by_action(self.warehouse, switch.host, switch.name, switch.version, switch.at, switch.until)
             for action in sorted(set(before) & set(after)):
