@@ -16,6 +16,7 @@ from plugyard_telemetry.warehouse import LoaderEventRow, Rejection, TelemetryWar
 SAMPLES_CONSUMER = "telemetry-samples"
 LOADER_EVENTS_CONSUMER = "telemetry-loader-events"
 LOADER_EVENT_PREFIX = "dev.plugyard.loader."
+RELOAD_WORKERS_EVERY = 1000  # batches
 
 
 class UnreportedPlugin(RuntimeError):
@@ -45,6 +46,7 @@ class SampleTracker:
         self.known = known
         self.consumer = consumer
         self._workers: dict[WorkerKey, WorkerCounters] | None = None
+        self._batches = 0
 
     def last_processed(self) -> int:
         self._workers = None  # a (re)subscription resumes from what is committed, counters included
@@ -73,6 +75,9 @@ class SampleTracker:
             rows.append((delivered.stream_seq, row))
         self.warehouse.append_samples(self.consumer, rows, rejections, batch[-1].stream_seq)
         self._workers = workers
+        self._batches += 1
+        if self._batches % RELOAD_WORKERS_EVERY == 0:
+            self._workers = None  # taken again from the warehouse, whose retention forgets workers long gone
         by_seq = {d.stream_seq: d for d in batch}
         return [Rejected(by_seq[r.stream_seq], r.reason) for r in rejections]
 
