@@ -51,15 +51,6 @@ def test_the_bootstrap_is_deterministic_for_a_seed_and_moves_with_it():
     assert ratio == statistics.median(a) / statistics.median(b) and low < ratio < high
 
 
-def test_the_bootstrap_gives_the_telemetry_services_numbers():
-    statistics_module = pytest.importorskip("plugyard_telemetry.statistics")
-    a, b = lognormal(5.0, 150, 3), lognormal(4.0, 120, 4)
-    assert ratio_of_medians_ci(a, b) == statistics_module.ratio_ci(a, b)
-    mean, low, high = mean_ci(a)
-    their_mean, their_low, their_high = statistics_module.mean_ci(a)
-    assert mean == their_mean and low == pytest.approx(their_low, rel=1e-4) and high == pytest.approx(their_high, rel=1e-4)
-
-
 @pytest.mark.parametrize("true_ratio", [0.5, 1.0, 1.3, 48.0])
 def test_the_interval_contains_the_true_ratio_of_synthetic_data(true_ratio):
     misses = 0

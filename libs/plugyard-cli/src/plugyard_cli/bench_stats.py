@@ -1,9 +1,5 @@
 """What `plugyard bench` makes of the raw latencies: medians, percentiles, the mean with its confidence interval,
 the ratio of medians with a bootstrap interval, and one verdict sentence. Pure, standard library only.
-
-The telemetry service has the same interval functions (plugyard_telemetry.statistics `ratio_ci`, `mean_ci`), but
-the CLI imports no service: `ratio_of_medians_ci` here is the same algorithm and gives the same numbers for the
-same seed; the mean's t quantile comes from a table and an expansion instead of the incomplete beta function.
 """
 
 from __future__ import annotations

@@ -25,10 +25,8 @@ __all__ = [
     "compare",
     "leak_verdict",
     "mann_whitney_binned",
-    "mean_ci",
     "merge",
     "percentile",
-    "ratio_ci",
     "theil_sen_slope",
     "to_histogram",
     "two_proportion_test",
@@ -395,116 +393,3 @@ def compare(
         cpu_regressed=cpu_regressed,
         reasons=reasons,
     )
-
-
-# --- Confidence intervals for `plugyard bench` ----------------------------------------------------------------
-
-
-def _regularized_beta(x: float, a: float, b: float) -> float:
-    """I_x(a, b), by the continued fraction (modified Lentz), as in Numerical Recipes' betai/betacf."""
-    if x <= 0:
-        return 0.0
-    if x >= 1:
-        return 1.0
-    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    if x > (a + 1) / (a + b + 2):  # the fraction converges fast only below this point: use the symmetry
-        return 1.0 - _regularized_beta(1.0 - x, b, a)
-    tiny = 1e-300
-    c, d = 1.0, 1.0 - (a + b) * x / (a + 1)
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    result = d
-    for m in range(1, 500):
-        for numerator in (
-            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
-            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
-        ):
-            d = 1.0 + numerator * d
-            d = 1.0 / (d if abs(d) > tiny else tiny)
-            c = 1.0 + numerator / c
-            c = c if abs(c) > tiny else tiny
-            result *= c * d
-        if abs(c * d - 1.0) < 1e-15:
-            break
-    return math.exp(log_front) * result / a
-
-
-def _student_t_cdf(t: float, df: float) -> float:
-    tail = 0.5 * _regularized_beta(df / (df + t * t), df / 2.0, 0.5)
-    return 1.0 - tail if t >= 0 else tail
-
-
-def _student_t_quantile(p: float, df: float) -> float:
-    """The p-quantile (0.5 <= p < 1) of Student's t with df degrees of freedom, by bisection on the cdf."""
-    low, high = 0.0, 1.0
-    while _student_t_cdf(high, df) < p:
-        high *= 2.0
-    for _ in range(200):
-        middle = (low + high) / 2.0
-        if _student_t_cdf(middle, df) < p:
-            low = middle
-        else:
-            high = middle
-        if high - low < 1e-12 * max(1.0, high):
-            break
-    return (low + high) / 2.0
-
-
-def _check_confidence(confidence: float) -> None:
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must lie strictly between 0 and 1, not {confidence!r}")
-
-
-def mean_ci(samples: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float]:
-    """(mean, low, high): the mean and its Student-t confidence interval.
-
-    Benchmarks run a handful of times, where the normal interval (1.96 sd) would be far too narrow (t is 2.78 for
-    five runs). A single sample has no spread to go by: low and high are NaN.
-    """
-    _check_confidence(confidence)
-    if not samples:
-        raise ValueError("no samples")
-    mean = math.fsum(samples) / len(samples)
-    if len(samples) == 1:
-        return mean, math.nan, math.nan
-    half_width = _student_t_quantile((1 + confidence) / 2, len(samples) - 1) * _stats.stdev(samples) / math.sqrt(
-        len(samples)
-    )
-    return mean, mean - half_width, mean + half_width
-
-
-def _quantile_of_sorted(values: Sequence[float], q: float) -> float:
-    position = q * (len(values) - 1)
-    below = math.floor(position)
-    above = min(below + 1, len(values) - 1)
-    return values[below] + (values[above] - values[below]) * (position - below)
-
-
-def ratio_ci(
-    a_samples: Sequence[float],
-    b_samples: Sequence[float],
-    confidence: float = 0.95,
-    resamples: int = 2000,
-    seed: int = 0,
-) -> tuple[float, float, float]:
-    """(ratio, low, high): median(a) / median(b) and its percentile-bootstrap confidence interval.
-
-    Each resample draws len(a) values of a and len(b) of b with replacement; the interval is the middle
-    `confidence` of the resampled ratios. Medians, because one slow run (a GC pause, a noisy neighbour) should not
-    move the verdict; a fixed seed, so that a report is reproducible. b's samples must be positive (timings).
-    """
-    _check_confidence(confidence)
-    if not a_samples or not b_samples:
-        raise ValueError("both sides need samples")
-    if any(not b > 0 for b in b_samples):
-        raise ValueError("b_samples must all be positive: the ratio divides by their median")
-    if resamples < 1:
-        raise ValueError("resamples must be at least 1")
-    ratio = _stats.median(a_samples) / _stats.median(b_samples)
-    rng = random.Random(seed)
-    a_list, b_list = list(a_samples), list(b_samples)
-    ratios = sorted(
-        _stats.median(rng.choices(a_list, k=len(a_list))) / _stats.median(rng.choices(b_list, k=len(b_list)))
-        for _ in range(resamples)
-    )
-    tail = (1 - confidence) / 2
-    return ratio, _quantile_of_sorted(ratios, tail), _quantile_of_sorted(ratios, 1 - tail)
