@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 
 from plugyard_core.consumer import ConsumerStats
+from plugyard_core.env_numbers import env_number
 
 STALL_ENV = "PLUGYARD_STALL_AFTER_S"
 # A scan takes seconds and a large batch of the ledger's a few: two minutes without progress while work waits is
@@ -19,14 +19,7 @@ class StallConfigError(ValueError):
 
 
 def stall_after_s() -> float:
-    raw = os.environ.get(STALL_ENV, "")
-    try:
-        value = float(raw) if raw else DEFAULT_STALL_AFTER_S
-    except ValueError:
-        raise StallConfigError(f"{STALL_ENV}={raw!r} is not a number of seconds") from None
-    if not value > 0:
-        raise StallConfigError(f"{STALL_ENV}={raw!r} must be a positive number of seconds")
-    return value
+    return env_number(STALL_ENV, DEFAULT_STALL_AFTER_S, least=0, strictly_above_least=True, what="a number of seconds", error=StallConfigError)
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from plugyard_core.env_numbers import env_number
 from plugyard_telemetry.alert_metrics import Reading, readings
-from plugyard_telemetry.alert_rules import AlertBook, AlertKey, AlertRulesError, OpenAlert, Raise, Rule, rules_from_env
+from plugyard_telemetry.alert_rules import ALERT_RULES_ENV, AlertBook, AlertKey, AlertRulesError, OpenAlert, Raise, Rule, rules_from_env
 from plugyard_telemetry.application import TelemetryApplication
 from plugyard_telemetry.domain import comparison_id
 from plugyard_telemetry.statistics import compare
@@ -49,26 +50,16 @@ class JudgeSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> JudgeSettings:
-        env = os.environ if environ is None else environ
+        def seconds(name: str, default: float, least: float, most: float) -> float:
+            return env_number(name, default, least=least, most=most, what="a number of seconds", error=JudgeConfigError, environ=environ)
+
         return cls(
-            interval_s=_number(env, INTERVAL_ENV, DEFAULT_INTERVAL_S, 0.1, 3600),
-            min_calls=int(_number(env, MIN_CALLS_ENV, DEFAULT_MIN_CALLS, 2, 10**9)),
-            window_s=_number(env, WINDOW_ENV, DEFAULT_WINDOW_S, 1, 86400),
-            leak_window_s=_number(env, LEAK_WINDOW_ENV, DEFAULT_LEAK_WINDOW_S, 2, 86400),
+            interval_s=seconds(INTERVAL_ENV, DEFAULT_INTERVAL_S, 0.1, 3600),
+            min_calls=int(env_number(MIN_CALLS_ENV, DEFAULT_MIN_CALLS, least=2, what="a whole number of calls", whole=True,
+                                     error=JudgeConfigError, environ=environ)),
+            window_s=seconds(WINDOW_ENV, DEFAULT_WINDOW_S, 1, 86400),
+            leak_window_s=seconds(LEAK_WINDOW_ENV, DEFAULT_LEAK_WINDOW_S, 2, 86400),
         )
-
-
-def _number(env: Mapping[str, str], name: str, default: float, least: float, most: float) -> float:
-    text = env.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = least - 1
-    if not least <= value <= most:
-        raise JudgeConfigError(f"{name} must be a number from {least:g} to {most:g}; got {text!r}")
-    return value
 
 
 class Judge:
@@ -92,8 +83,11 @@ class Judge:
     def from_env(cls, warehouse: TelemetryWarehouse, app: TelemetryApplication) -> Judge:
         try:
             rules = rules_from_env()
+        except AlertRulesError as exc:
+            raise JudgeConfigError(f"{ALERT_RULES_ENV}: {exc}" if os.environ.get(ALERT_RULES_ENV, "").strip() else str(exc)) from None
+        try:
             webhook = Webhook.from_env()
-        except (AlertRulesError, WebhookConfigError) as exc:
+        except WebhookConfigError as exc:
             raise JudgeConfigError(str(exc)) from None
         return cls(warehouse, app, rules, JudgeSettings.from_env(), webhook)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 from nats.aio.client import Client
 
 from plugyard_core import settings
+from plugyard_core.env_numbers import env_number
 from plugyard_core.runtime_health import stall_after_s
 from plugyard_core.service import Service, run_main
 from plugyard_readonly_sql import SqlConfigError, SqlLimits
@@ -63,7 +63,8 @@ def build_service(data_dir: Path | None = None, nats_url: str | None = None) -> 
     """Raises a config error naming the variable when a PLUGYARD_* setting is not usable."""
     limits = SqlLimits.from_env()
     retention = Retention.from_env()
-    rollup_s = _seconds(ROLLUP_ENV, DEFAULT_ROLLUP_S)
+    rollup_s = env_number(ROLLUP_ENV, DEFAULT_ROLLUP_S, least=0, most=3600, strictly_above_least=True, what="a number of seconds",
+                          error=RetentionConfigError)
     warehouse = TelemetryWarehouse(settings.service_dir(SERVICE, data_dir), limits=limits, retention=retention)
     app = TelemetryApplication(data_dir=data_dir)
     judge = Judge.from_env(warehouse, app)
@@ -90,19 +91,6 @@ def build_service(data_dir: Path | None = None, nats_url: str | None = None) -> 
         health=health,
         on_stop=[stop_metrics, lambda: threads.shutdown(wait=False, cancel_futures=True), judge.close, warehouse.close],
     )
-
-
-def _seconds(name: str, default: float) -> float:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 < value <= 3600:
-        raise RetentionConfigError(f"{name} must be a number of seconds, more than 0 and at most 3600; got {text!r}")
-    return value
 
 
 def main(data_dir: Path | None = None, nats_url: str | None = None) -> None:

@@ -8,7 +8,6 @@ kept the same way. One lock serialises the writers; readers take cursors of thei
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from plugyard_core.env_numbers import env_number
 from plugyard_readonly_sql import QueryResult, ReadOnlySql, SqlLimits, connect
 from plugyard_telemetry.samples import ActionCounters, SampleDelta, WorkerCounters
 from plugyard_telemetry.schema import (
@@ -46,23 +46,11 @@ class Retention:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Retention:
-        env = os.environ if environ is None else environ
-        raw_hours = _positive(env, RAW_HOURS_ENV, DEFAULT_RAW_HOURS, "a number of hours")
-        minute_days = _positive(env, MINUTE_DAYS_ENV, DEFAULT_MINUTE_DAYS, "a number of days")
-        return cls(raw=timedelta(hours=raw_hours), minute=timedelta(days=minute_days))
-
-
-def _positive(env: Mapping[str, str], name: str, default: float, what: str) -> float:
-    text = env.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 < value < 1e6:
-        raise RetentionConfigError(f"{name} must be {what}, more than 0; got {text!r}")
-    return value
+        hours = env_number(RAW_HOURS_ENV, DEFAULT_RAW_HOURS, least=0, most=1e6, strictly_above_least=True, what="a number of hours",
+                           error=RetentionConfigError, environ=environ)
+        days = env_number(MINUTE_DAYS_ENV, DEFAULT_MINUTE_DAYS, least=0, most=1e6, strictly_above_least=True, what="a number of days",
+                          error=RetentionConfigError, environ=environ)
+        return cls(raw=timedelta(hours=hours), minute=timedelta(days=days))
 
 
 @dataclass(frozen=True)
