@@ -18,20 +18,17 @@ import pytest
 from plugyard_core.rpc import RpcError, call
 from plugyard_core.streams import rpc_subject
 from plugyard_ledger.main import build_service
-from plugyard_ledger.warehouse import (
-    AUDIT_MEMORY_ENV,
-    AUDIT_QUERIES_AT_ONCE,
-    AUDIT_THREADS_ENV,
-    AUDIT_TIMEOUT_ENV,
-    DEFAULT_AUDIT_MEMORY_MB,
-    DEFAULT_AUDIT_THREADS,
-    DEFAULT_AUDIT_TIMEOUT_S,
-    AuditConfigError,
-    AuditLimits,
-    QueryBusy,
-    QueryOverLimit,
-    Warehouse,
-)
+from plugyard_ledger.warehouse import Warehouse
+from plugyard_readonly_sql import QUERIES_AT_ONCE as AUDIT_QUERIES_AT_ONCE
+from plugyard_readonly_sql import QueryBusy, QueryOverLimit
+from plugyard_readonly_sql import SqlConfigError as AuditConfigError
+from plugyard_readonly_sql import SqlLimits as AuditLimits
+from plugyard_readonly_sql.limits import DEFAULT_MEMORY_MB as DEFAULT_AUDIT_MEMORY_MB
+from plugyard_readonly_sql.limits import DEFAULT_THREADS as DEFAULT_AUDIT_THREADS
+from plugyard_readonly_sql.limits import DEFAULT_TIMEOUT_S as DEFAULT_AUDIT_TIMEOUT_S
+from plugyard_readonly_sql.limits import MEMORY_ENV as AUDIT_MEMORY_ENV
+from plugyard_readonly_sql.limits import THREADS_ENV as AUDIT_THREADS_ENV
+from plugyard_readonly_sql.limits import TIMEOUT_ENV as AUDIT_TIMEOUT_ENV
 from plugyard_schemas.ledger import SqlReply, SqlRequest
 from tests.in_process import start_in_process
 from tests.ledger.test_warehouse import events

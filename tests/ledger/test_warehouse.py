@@ -12,16 +12,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from plugyard_ledger.warehouse import (
-    DATABASE_FILE,
-    AuditLimits,
-    IncomingEvent,
-    IncomingRejection,
-    InvalidEvent,
-    QueryFailed,
-    QueryRefused,
-    Warehouse,
-)
+from plugyard_ledger.warehouse import DATABASE_FILE, IncomingEvent, IncomingRejection, InvalidEvent, Warehouse
+from plugyard_readonly_sql import QueryFailed, QueryRefused
+from plugyard_readonly_sql import SqlLimits as AuditLimits
 
 WHEN = datetime(2026, 11, 25, 12, 0, 0, 123456, tzinfo=UTC)
 

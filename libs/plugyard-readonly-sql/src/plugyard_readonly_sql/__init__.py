@@ -8,7 +8,7 @@
 
 from plugyard_readonly_sql.connection import SAFE_CONNECTION_CONFIG, connect
 from plugyard_readonly_sql.cursors import rollback_quietly
-from plugyard_readonly_sql.errors import QueryBusy, QueryFailed, QueryOverLimit, QueryRefused
+from plugyard_readonly_sql.errors import QueryBusy, QueryError, QueryFailed, QueryOverLimit, QueryRefused, rpc_error_code
 from plugyard_readonly_sql.limits import SqlConfigError, SqlLimits
 from plugyard_readonly_sql.results import QueryResult, json_ready
 from plugyard_readonly_sql.runner import QUERIES_AT_ONCE, ReadOnlySql
@@ -17,6 +17,7 @@ __all__ = [
     "QUERIES_AT_ONCE",
     "SAFE_CONNECTION_CONFIG",
     "QueryBusy",
+    "QueryError",
     "QueryFailed",
     "QueryOverLimit",
     "QueryRefused",
@@ -27,4 +28,5 @@ __all__ = [
     "connect",
     "json_ready",
     "rollback_quietly",
+    "rpc_error_code",
 ]

@@ -17,3 +17,16 @@ class QueryOverLimit(QueryFailed):
 
 class QueryBusy(QueryFailed):
     """Every query slot stayed taken for as long as a query may run."""
+
+
+QueryError = QueryRefused | QueryFailed
+
+
+def rpc_error_code(error: QueryError) -> str:
+    """The RPC error code a service answers with: refused (not read-only, or over a limit), unavailable (busy: try
+    again), invalid_request (DuckDB could not run it)."""
+    if isinstance(error, (QueryRefused, QueryOverLimit)):
+        return "refused"
+    if isinstance(error, QueryBusy):
+        return "unavailable"
+    return "invalid_request"

@@ -13,7 +13,8 @@ from plugyard_core.streams import EVENTS_SUBJECTS, rpc_subject
 from plugyard_core.subscriptions import ANY_PRODUCER, Subscription
 from plugyard_ledger.decoding import decode
 from plugyard_ledger.tracker import WarehouseTracker
-from plugyard_ledger.warehouse import CONSUMER, QueryBusy, QueryFailed, QueryOverLimit, QueryRefused, Warehouse
+from plugyard_ledger.warehouse import CONSUMER, Warehouse
+from plugyard_readonly_sql import QueryFailed, QueryRefused, rpc_error_code
 from plugyard_schemas.ledger import SqlReply, SqlRequest, VerifyReply, VerifyRequest
 
 SERVICE = "ledger"
@@ -50,12 +51,8 @@ def build_router(warehouse: Warehouse | None, executor: Executor | None = None) 
         query = functools.partial(warehouse.query, request.sql, max_rows=request.max_rows + 1)
         try:
             result = await asyncio.get_running_loop().run_in_executor(audit_threads, query)
-        except (QueryRefused, QueryOverLimit) as exc:
-            raise RpcError("refused", str(exc)) from None
-        except QueryBusy as exc:
-            raise RpcError("unavailable", str(exc)) from None
-        except QueryFailed as exc:
-            raise RpcError("invalid_request", str(exc)) from None
+        except (QueryRefused, QueryFailed) as exc:
+            raise RpcError(rpc_error_code(exc), str(exc)) from None
         truncated = len(result.rows) > request.max_rows
         return SqlReply(columns=result.columns, rows=result.rows[: request.max_rows], truncated=truncated)
 

@@ -11,7 +11,8 @@ from nats.aio.client import Client
 from plugyard_core import settings
 from plugyard_core.service import Service, run_main
 from plugyard_ledger.handlers import SERVICE, audit_executor, build_router, subscriptions
-from plugyard_ledger.warehouse import AuditConfigError, AuditLimits, Warehouse
+from plugyard_ledger.warehouse import Warehouse
+from plugyard_readonly_sql import SqlConfigError, SqlLimits
 
 log = logging.getLogger("plugyard.ledger")
 
@@ -19,8 +20,8 @@ SEGMENT_CHECK_S = 1.0
 
 
 def build_service(data_dir: Path | None = None, nats_url: str | None = None) -> Service:
-    """Raises AuditConfigError when a PLUGYARD_AUDIT_* variable does not hold a usable limit."""
-    audit = AuditLimits.from_env()
+    """Raises SqlConfigError when a PLUGYARD_AUDIT_* variable does not hold a usable limit."""
+    audit = SqlLimits.from_env()
     warehouse = Warehouse(settings.service_dir(SERVICE, data_dir), audit=audit)
     log.info("audit sql: %d MiB of memory and %g s per query, %d DuckDB threads", audit.memory_mb, audit.timeout_s, audit.threads)
     audit_threads = audit_executor()
@@ -51,4 +52,4 @@ def build_service(data_dir: Path | None = None, nats_url: str | None = None) -> 
 
 
 def main(data_dir: Path | None = None, nats_url: str | None = None) -> None:
-    run_main(SERVICE, lambda: build_service(data_dir, nats_url), (AuditConfigError,))
+    run_main(SERVICE, lambda: build_service(data_dir, nats_url), (SqlConfigError,))

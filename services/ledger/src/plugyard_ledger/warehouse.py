@@ -6,7 +6,7 @@ verification run on cursors of their own and may be called from other threads wh
 The database is opened with external access disabled, so neither a query nor anything else here can make
 DuckDB read or write host files; Parquet segments are written with pyarrow instead.
 
-Audit SQL runs within limits (`AuditLimits`): a few queries at once, each stopped when it runs too long or
+Audit SQL runs within limits (`plugyard_readonly_sql.SqlLimits`): a few queries at once, each stopped when it runs too long or
 grows DuckDB's working memory too far, and DuckDB's worker threads capped for the whole database. That
 machinery is plugyard_readonly_sql's, shared with telemetry sql; its names are re-exported here.
 """
@@ -29,27 +29,7 @@ import pyarrow as pa
 
 from plugyard_ledger import segments
 from plugyard_ledger.hashchain import CONTENT_SELECT, GENESIS_HASH, ChainChecker, epoch_micros, row_hash
-# The audit SQL names the ledger had before they moved to plugyard_readonly_sql; handlers, main and the tests
-# import them from here, some (QueryBusy, AuditConfigError, the AUDIT_* names) for nothing but that.
-from plugyard_readonly_sql import (
-    QueryBusy,
-    QueryFailed,
-    QueryOverLimit,
-    QueryRefused,
-    QueryResult,
-    ReadOnlySql,
-    connect,
-    rollback_quietly,
-)
-from plugyard_readonly_sql import QUERIES_AT_ONCE as AUDIT_QUERIES_AT_ONCE
-from plugyard_readonly_sql import SqlConfigError as AuditConfigError
-from plugyard_readonly_sql import SqlLimits as AuditLimits
-from plugyard_readonly_sql.limits import DEFAULT_MEMORY_MB as DEFAULT_AUDIT_MEMORY_MB
-from plugyard_readonly_sql.limits import DEFAULT_THREADS as DEFAULT_AUDIT_THREADS
-from plugyard_readonly_sql.limits import DEFAULT_TIMEOUT_S as DEFAULT_AUDIT_TIMEOUT_S
-from plugyard_readonly_sql.limits import MEMORY_ENV as AUDIT_MEMORY_ENV
-from plugyard_readonly_sql.limits import THREADS_ENV as AUDIT_THREADS_ENV
-from plugyard_readonly_sql.limits import TIMEOUT_ENV as AUDIT_TIMEOUT_ENV
+from plugyard_readonly_sql import QueryResult, ReadOnlySql, SqlLimits, connect, rollback_quietly
 
 DATABASE_FILE = "warehouse.duckdb"
 SEGMENTS_DIRECTORY = "segments"
@@ -197,11 +177,11 @@ class _Candidate(NamedTuple):
 
 class Warehouse:
     def __init__(
-        self, directory: Path, *, segment_rows: int = 50_000, segment_seconds: float = 10.0, audit: AuditLimits | None = None
+        self, directory: Path, *, segment_rows: int = 50_000, segment_seconds: float = 10.0, audit: SqlLimits | None = None
     ) -> None:
         if segment_rows < 1:
             raise ValueError("segment_rows must be at least 1")
-        self.audit = audit or AuditLimits()
+        self.audit = audit or SqlLimits()
         self._directory = Path(directory)
         self._directory.mkdir(parents=True, exist_ok=True)
         self._segments_dir = self._directory / SEGMENTS_DIRECTORY
@@ -323,7 +303,7 @@ class Warehouse:
         """Run read-only audit SQL: the result of its last statement, at most `max_rows` rows of it.
 
         Raises QueryRefused for anything but SELECT (or EXPLAIN of one), QueryFailed when DuckDB cannot
-        run it or it goes past the audit limits. With AUDIT_QUERIES_AT_ONCE queries running, a query waits
+        run it or it goes past the audit limits. With QUERIES_AT_ONCE queries running, a query waits
         for one of them to end, at most the time limit, then fails as busy.
         """
         self._check_open()

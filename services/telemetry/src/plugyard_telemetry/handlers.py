@@ -13,7 +13,7 @@ from faststream.nats import NatsRouter
 from plugyard_core.rpc import RpcError
 from plugyard_core.streams import TELEMETRY_STREAM, TELEMETRY_SUBJECTS, rpc_subject
 from plugyard_core.subscriptions import Subscription
-from plugyard_readonly_sql import QueryBusy, QueryFailed, QueryOverLimit, QueryRefused
+from plugyard_readonly_sql import QueryFailed, QueryRefused, rpc_error_code
 from plugyard_schemas.ledger import SqlReply, SqlRequest
 from plugyard_schemas.loader import TelemetrySample
 from plugyard_schemas.telemetry import (
@@ -85,12 +85,8 @@ def build_router(
         """Read-only SQL over the telemetry warehouse, within the same limits as audit sql."""
         try:
             result = await in_thread(warehouse.query, request.sql, max_rows=request.max_rows)
-        except (QueryRefused, QueryOverLimit) as exc:
-            raise RpcError("refused", str(exc)) from None
-        except QueryBusy as exc:
-            raise RpcError("unavailable", str(exc)) from None
-        except QueryFailed as exc:
-            raise RpcError("invalid_request", str(exc)) from None
+        except (QueryRefused, QueryFailed) as exc:
+            raise RpcError(rpc_error_code(exc), str(exc)) from None
         return SqlReply(columns=result.columns, rows=result.rows, truncated=result.truncated)
 
     @router.subscriber(rpc_subject(SERVICE, "alerts"), title="telemetry.alerts")
