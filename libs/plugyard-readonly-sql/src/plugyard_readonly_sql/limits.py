@@ -4,10 +4,10 @@ Every service running read-only SQL (the ledger's audit sql, telemetry sql) shar
 
 from __future__ import annotations
 
-import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from plugyard_core.env_numbers import env_number
 
 MEMORY_ENV = "PLUGYARD_AUDIT_MEMORY_MB"
 THREADS_ENV = "PLUGYARD_AUDIT_THREADS"
@@ -39,22 +39,11 @@ class SqlLimits:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SqlLimits:
         """The limits `PLUGYARD_AUDIT_MEMORY_MB`, `PLUGYARD_AUDIT_THREADS` and `PLUGYARD_AUDIT_TIMEOUT_S` set;
         defaults where unset. Raises SqlConfigError naming a variable whose value is not a usable limit."""
-        env = os.environ if environ is None else environ
+        def number(name: str, default: float, least: float, what: str, whole: bool) -> float:
+            return env_number(name, default, least=least, what=what, whole=whole, error=SqlConfigError, environ=environ)
+
         return cls(
-            memory_mb=int(_env_number(env, MEMORY_ENV, DEFAULT_MEMORY_MB, 16, "a whole number of MiB", whole=True)),
-            threads=int(_env_number(env, THREADS_ENV, DEFAULT_THREADS, 1, "a whole number of threads", whole=True)),
-            timeout_s=_env_number(env, TIMEOUT_ENV, DEFAULT_TIMEOUT_S, 0.1, "a number of seconds", whole=False),
+            memory_mb=int(number(MEMORY_ENV, DEFAULT_MEMORY_MB, 16, "a whole number of MiB", True)),
+            threads=int(number(THREADS_ENV, DEFAULT_THREADS, 1, "a whole number of threads", True)),
+            timeout_s=number(TIMEOUT_ENV, DEFAULT_TIMEOUT_S, 0.1, "a number of seconds", False),
         )
-
-
-def _env_number(env: Mapping[str, str], name: str, default: float, least: float, what: str, *, whole: bool) -> float:
-    text = env.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = int(text) if whole else float(text)
-    except ValueError:
-        value = None
-    if value is None or not math.isfinite(value) or value < least:
-        raise SqlConfigError(f"{name} must be {what}, at least {least:g}; got {text!r}")
-    return value
