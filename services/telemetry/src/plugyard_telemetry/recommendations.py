@@ -77,7 +77,8 @@ def _slow_actions(warehouse: TelemetryWarehouse, rules: list[Rule], name: str | 
                    else " No stack samples of its slow calls are recorded yet.")
         found.append(Recommendation(
             name=plugin, version=version, host=host, kind="slow-action", metric=f"p99_ms[{action}]", value=round(p99, 1),
-            threshold=budget, window=WINDOW_TEXT, advice=advice, evidence={"calls": int(calls), "where_time_went": where_time_went, "stack": list(common_stack[0][0]) if common_stack else []},
+            threshold=budget, window=WINDOW_TEXT, advice=advice,
+            evidence={"calls": int(calls), "where_time_went": where_time_went, "stack": list(common_stack[0][0]) if common_stack else []},
         ))
     return found
 
@@ -97,7 +98,7 @@ def _memory(warehouse: TelemetryWarehouse, name: str | None, since: datetime) ->
             name=plugin, version=version, host=host, kind="memory-near-limit", metric="rss_fraction", value=round(share, 3),
             threshold=MEMORY_SHARE, window=WINDOW_TEXT,
             advice=f"{plugin}=={version} on {host} reached {rss / 2**20:.0f} MiB, {share:.0%} of its {limit / 2**20:.0f} MiB limit: "
-            "it will be killed for memory at the limit. Find what it holds on to, or raise its memory limit.",
+            "the sandbox stops it for memory at the limit. Find what it holds on to (a cache without bound, a growing list).",
             evidence={"rss_bytes_max": int(rss), "memory_limit_bytes": int(limit)},
         ))
     return found
