@@ -182,3 +182,29 @@ def test_metrics_expose_per_plugin_version_host_series(feed, app):
     assert 'plugyard_plugin_latency_ms_bucket{action="hello",host="h1",le="+Inf",plugin="demo",version="1.0.0"} 300.0' in text
     feed.warehouse.roll_up("telemetry-samples", now=T0)
     assert 'version="1.0.0"} 300.0' in generate_latest(registry).decode()  # rolled-up rows are not counted twice
+
+
+def test_workers_that_each_die_after_about_the_same_calls_are_named(feed, app):
+    feed.loaded("demo", "1.0.0")
+    for n, pid in enumerate((11, 12, 13, 14)):
+        start = T0 + timedelta(minutes=n)
+        calls = 100 + n if pid != 14 else 7  # 14 is the worker running now
+        feed.sample(sample_body(pid=pid, at=start + timedelta(seconds=5), latencies={"hello": [1.0] * calls}))
+        if pid != 14:
+            feed.loader_event("PluginCrashed", "demo", "1.0.0", at=start + timedelta(seconds=6), returncode=-11, reason="SIGSEGV",
+                              restarts=n + 1, next_start_in_s=0.5)
+    found = {r.kind: r for r in recommendations(feed.warehouse, app, load_rules(), "demo", now=T0 + timedelta(minutes=5)).recommendations}
+    advice = found["crash-after-calls"]
+    assert advice.value == 101 and advice.evidence["calls_per_worker"] == [100, 101, 102] and advice.evidence["crashes"] == 3
+    assert "after about 101 calls" in advice.advice
+
+
+def test_workers_dying_at_scattered_call_counts_are_not_called_a_pattern(feed, app):
+    feed.loaded("demo", "1.0.0")
+    for n, (pid, calls) in enumerate(((11, 10), (12, 300), (13, 90), (14, 1))):
+        start = T0 + timedelta(minutes=n)
+        feed.sample(sample_body(pid=pid, at=start + timedelta(seconds=5), latencies={"hello": [1.0] * calls}))
+        feed.loader_event("PluginCrashed", "demo", "1.0.0", at=start + timedelta(seconds=6), returncode=1, reason="exit", restarts=n + 1,
+                          next_start_in_s=0.5)
+    kinds = {r.kind for r in recommendations(feed.warehouse, app, load_rules(), "demo", now=T0 + timedelta(minutes=5)).recommendations}
+    assert "crash-after-calls" not in kinds
