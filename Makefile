@@ -28,6 +28,7 @@ schemas: setup
 
 bench: setup
 	$(VENV)/bin/python bench/pipeline.py
+	$(VENV)/bin/python bench/telemetry.py
 
 clean:
 	rm -rf $(VENV)
