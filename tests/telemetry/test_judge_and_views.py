@@ -153,12 +153,26 @@ def test_top_and_show_read_percentiles_off_summed_buckets(feed):
     assert [m.event for m in whole.marks] == ["PluginLoaded", "PluginLoaded"]
 
 
-def test_show_over_weeks_reads_the_hourly_roll_up(feed):
+@pytest.mark.parametrize(("since_s", "points", "resolution"), [
+    (30 * 86400, 30, "day"), (30 * 86400, 200, "hour"), (86400, 30, "minute"), (3600, 30, "minute"), (600, 30, "raw"),
+])
+def test_show_reads_the_coarsest_table_a_step_allows(feed, since_s, points, resolution):
     feed.loaded("demo", "1.0.0")
     serve(feed, "1.0.0", 100, T0, 300)
     feed.warehouse.roll_up("telemetry-samples", now=T0)
-    shown = views.show(feed.warehouse, ShowRequest(name="demo", since_s=30 * 86400), now=T0 + timedelta(days=1))
-    assert shown.resolution == "hour" and shown.groups[0].calls == 300
+    shown = views.show(feed.warehouse, ShowRequest(name="demo", since_s=since_s, points=points), now=T0 + timedelta(seconds=40))
+    assert shown.resolution == resolution and shown.groups[0].calls == 300
+    assert sum(v or 0 for v in shown.groups[0].series["calls"]) == 300
+
+
+def test_show_counts_what_the_roll_up_has_not_folded_in_yet_once(feed):
+    feed.loaded("demo", "1.0.0")
+    for s in range(1, 21):
+        feed.sample(sample_body(at=T0 + timedelta(seconds=s), latencies={"hello": [1.0] * (10 * s)}))
+        if s == 15:
+            feed.warehouse.roll_up("telemetry-samples", now=T0)  # 150 calls folded into minutes, 50 not yet
+    shown = views.show(feed.warehouse, ShowRequest(name="demo", since_s=3600), now=T0 + timedelta(minutes=1))
+    assert shown.resolution == "minute" and shown.groups[0].calls == 200
 
 
 def test_recommendations_name_their_evidence(feed, app):

@@ -23,6 +23,7 @@ SINCE_MAX_S = 400 * 24 * 3600.0
 
 class TopRequest(BaseModel):
     window_s: float = Field(default=60.0, gt=0, le=24 * 3600.0, description="Rates and percentiles over this last stretch")
+    limit: int = Field(default=200, ge=1, le=100_000, description="The busiest this many plugin-hosts, by calls in the window")
 
 
 class TopRow(BaseModel):
@@ -90,7 +91,7 @@ class ShowReply(BaseModel):
     until: str
     step_s: float
     times: list[str] = Field(description="The start of each step of the series")
-    resolution: Literal["raw", "minute", "hour"]
+    resolution: Literal["raw", "minute", "hour", "day"]
     groups: list[ShowGroup]
     marks: list[VersionMark] = Field(default_factory=list, description="Loads, reloads, crashes in the span")
 

@@ -6,14 +6,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from plugyard_telemetry.schema import BUCKET_COLUMNS
+from plugyard_telemetry.schema import BUCKET_SUMS
 from plugyard_telemetry.statistics import leak_verdict, percentile
 from plugyard_telemetry.warehouse import TelemetryWarehouse
 
 # The sandbox's default address-space limit, for samples that do not say what their worker's limit is.
 DEFAULT_MEMORY_LIMIT_BYTES = 1 << 30
 LEAK_MIN_SPAN_FRACTION = 0.5  # a leak is judged over at least half its window of one worker's samples
-_BUCKETS = ", ".join(f"sum({c})" for c in BUCKET_COLUMNS)
 
 PluginKey = tuple[str, str]  # plugin name, host
 
@@ -48,7 +47,7 @@ def readings(warehouse: TelemetryWarehouse, now: datetime, window: timedelta, ev
         reading.version = version
         reading.rss_fraction = rss / (limit or DEFAULT_MEMORY_LIMIT_BYTES)
     for name, host, action, calls, errors, *buckets in warehouse.read(
-        f"SELECT name, host, action, sum(calls), sum(errors), {_BUCKETS} FROM action_samples WHERE ts >= $since GROUP BY ALL",
+        f"SELECT name, host, action, CAST(sum(calls) AS BIGINT), CAST(sum(errors) AS BIGINT), {BUCKET_SUMS} FROM action_samples WHERE ts >= $since GROUP BY ALL",
         {"since": since},
     ):
         reading = found[(name, host)]

@@ -1,6 +1,6 @@
 """The stack's Prometheus endpoint: per plugin, version, host (and action) series read from the warehouse at scrape.
 
-Totals are all-time: hours (kept for good) plus the raw rows the roll-up has not folded yet. Latency is a
+Totals are all-time: days (kept for good) plus the raw rows the roll-up has not folded yet. Latency is a
 Prometheus histogram of the loader's buckets, so `histogram_quantile` works across hosts; it carries no `_sum`
 because the loader counts calls per bucket, not their total time.
 """
@@ -17,14 +17,13 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from plugyard_core.settings import METRICS_URL_FILE
 from plugyard_schemas.telemetry import LATENCY_BUCKETS_MS
-from plugyard_telemetry.schema import BUCKET_COLUMNS
-from plugyard_telemetry.warehouse import ROLLUP, TelemetryWarehouse
+from plugyard_telemetry.schema import BUCKET_COLUMNS, BUCKET_SUMS
+from plugyard_telemetry.warehouse import TelemetryWarehouse
 
 log = logging.getLogger("plugyard.telemetry.metrics")
 
 METRICS_HOST_ENV = "PLUGYARD_METRICS_HOST"
 METRICS_PORT_ENV = "PLUGYARD_METRICS_PORT"
-_BUCKETS = ", ".join(f"sum({c})" for c in BUCKET_COLUMNS)
 _LABELS = ["plugin", "version", "host", "action"]
 
 
@@ -75,15 +74,17 @@ class WarehouseCollector(Collector):
         yield alerts
 
     def _totals(self) -> list[tuple]:
-        return self.warehouse.read(
-            f"""WITH rolled AS (SELECT coalesce(max(stream_seq), 0) AS seq FROM positions WHERE consumer = '{ROLLUP}'),
-               everything AS (
-                 SELECT name, version, host, action, calls, errors, {', '.join(BUCKET_COLUMNS)} FROM hour_actions
-                 UNION ALL
-                 SELECT name, version, host, action, calls, errors, {', '.join(BUCKET_COLUMNS)} FROM action_samples
-                 WHERE stream_seq > (SELECT seq FROM rolled))
-               SELECT name, version, host, action, sum(calls), sum(errors), {_BUCKETS} FROM everything GROUP BY ALL ORDER BY ALL"""
-        )
+        """All-time sums: days (kept for good), plus the raw rows the roll-up has not folded in yet, in one snapshot."""
+        with self.warehouse.snapshot() as reader:
+            return reader.read(
+                f"""WITH everything AS (
+                     SELECT name, version, host, action, calls, errors, {', '.join(BUCKET_COLUMNS)} FROM day_actions
+                     UNION ALL
+                     SELECT name, version, host, action, calls, errors, {', '.join(BUCKET_COLUMNS)} FROM action_samples
+                     WHERE stream_seq > {int(reader.rolled_up_to())})
+                   SELECT name, version, host, action, CAST(sum(calls) AS BIGINT), CAST(sum(errors) AS BIGINT), {BUCKET_SUMS}
+                   FROM everything GROUP BY ALL ORDER BY ALL"""
+            )
 
 
 def _le(bound: float) -> str:

@@ -13,7 +13,7 @@ from plugyard_schemas.telemetry import Recommendation, RecommendationsReply
 from plugyard_telemetry.alert_metrics import DEFAULT_MEMORY_LIMIT_BYTES
 from plugyard_telemetry.alert_rules import Rule
 from plugyard_telemetry.application import TelemetryApplication
-from plugyard_telemetry.schema import BUCKET_COLUMNS
+from plugyard_telemetry.schema import BUCKET_SUMS
 from plugyard_telemetry.statistics import percentile
 from plugyard_telemetry.warehouse import TelemetryWarehouse
 
@@ -25,7 +25,6 @@ ERROR_RATE = 0.05
 MIN_CALLS = 20
 CRASH_SPREAD = 0.1  # workers that died within 10% of the same call count crash "after a fixed number of calls"
 TOP_FRAMES = 5
-_BUCKETS = ", ".join(f"sum({c})" for c in BUCKET_COLUMNS)
 
 
 def recommendations(warehouse: TelemetryWarehouse, app: TelemetryApplication, rules: list[Rule], name: str | None, now: datetime | None = None) -> RecommendationsReply:
@@ -57,7 +56,7 @@ def _slow_actions(warehouse: TelemetryWarehouse, rules: list[Rule], name: str | 
     where, params = _name_filter(name)
     found = []
     for plugin, version, host, action, calls, *buckets in warehouse.read(
-        f"SELECT name, version, host, action, sum(calls), {_BUCKETS} FROM action_samples WHERE ts >= $since {where} GROUP BY ALL ORDER BY ALL",
+        f"SELECT name, version, host, action, sum(calls), {BUCKET_SUMS} FROM action_samples WHERE ts >= $since {where} GROUP BY ALL ORDER BY ALL",
         {"since": since, **params},
     ):
         p99 = percentile([int(b) for b in buckets], 0.99)

@@ -1,9 +1,9 @@
 """The telemetry warehouse's tables.
 
 Raw rows (`samples`, `action_samples`, `error_samples`, `slow_calls`) come in as Arrow batches, each batch in
-one transaction with the consumer's position. The roll-up folds raw rows into per-minute and per-hour tables
+one transaction with the consumer's position. The roll-up folds raw rows into per-minute, per-hour and per-day tables
 by stream sequence (so a late sample is folded in wherever its time falls), and retention then drops raw rows
-and minutes that are old and folded already. Hours are kept.
+and minutes that are old and folded already. Hours and days are kept.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from plugyard_schemas.telemetry import LATENCY_BUCKET_COUNT
 BUCKET_COLUMNS = tuple(f"b{i:02d}" for i in range(LATENCY_BUCKET_COUNT))
 _BUCKETS_DDL = ", ".join(f"{column} BIGINT NOT NULL" for column in BUCKET_COLUMNS)
 _BUCKETS_SUM = ", ".join(f"sum({column})" for column in BUCKET_COLUMNS)
+# For reads: DuckDB sums BIGINTs into HUGEINTs, which Python takes far longer to fetch than BIGINTs.
+BUCKET_SUMS = ", ".join(f"CAST(sum({column}) AS BIGINT) AS {column}" for column in BUCKET_COLUMNS)
 _BUCKETS_ADD = ", ".join(f"{column} = {{table}}.{column} + excluded.{column}" for column in BUCKET_COLUMNS)
 
 TABLES = f"""
@@ -53,7 +55,7 @@ CREATE TABLE IF NOT EXISTS workers (
 );
 """
 
-ROLLUP_LEVELS = ("minute", "hour")
+ROLLUP_LEVELS = ("minute", "hour", "day")
 
 
 def rollup_tables(level: str) -> str:
@@ -119,4 +121,8 @@ SLOW_CALLS_ARROW = pa.schema([
     ("stream_seq", pa.int64()), ("ts", pa.timestamp("us", tz="UTC")), ("host", pa.string()), ("name", pa.string()),
     ("version", pa.string()), ("action", pa.string()), ("elapsed_ms", pa.float64()), ("budget_ms", pa.float64()),
     ("stack", pa.list_(pa.string())),
+])
+WORKERS_ARROW = pa.schema([
+    ("host", pa.string()), ("name", pa.string()), ("pid", pa.int32()), ("version", pa.string()),
+    ("last_at", pa.timestamp("us", tz="UTC")), ("counters", pa.string()),
 ])

@@ -27,6 +27,7 @@ __all__ = [
     "mann_whitney_binned",
     "merge",
     "percentile",
+    "percentiles",
     "theil_sen_slope",
     "to_histogram",
     "two_proportion_test",
@@ -92,13 +93,20 @@ def percentile(hist: Sequence[int], q: float) -> float | None:
     bucket starts at 0 ms), as Prometheus' histogram_quantile does. The overflow bucket has no upper bound, so a
     quantile that lands there is reported as the last bound (`LATENCY_BUCKETS_MS[-1]`): a floor, not an estimate.
     """
-    if not 0 < q < 1:
-        raise ValueError(f"q must lie strictly between 0 and 1, not {q!r}")
+    return percentiles(hist, (q,))[0]
+
+
+def percentiles(hist: Sequence[int], qs: Sequence[float]) -> list[float | None]:
+    """`percentile` for each of `qs`, the histogram checked once."""
+    for q in qs:
+        if not 0 < q < 1:
+            raise ValueError(f"q must lie strictly between 0 and 1, not {q!r}")
     hist = _histogram(hist)
     total = sum(hist)
-    if total == 0:
-        return None
-    rank = q * total
+    return [None if total == 0 else _quantile(hist, q * total) for q in qs]
+
+
+def _quantile(hist: list[int], rank: float) -> float:
     below = 0
     for index, count in enumerate(hist):
         if count and below + count >= rank:

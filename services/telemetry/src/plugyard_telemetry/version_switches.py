@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from plugyard_telemetry.schema import BUCKET_COLUMNS
+from plugyard_telemetry.schema import BUCKET_SUMS
 from plugyard_telemetry.warehouse import TelemetryWarehouse
 
-_BUCKETS = ", ".join(f"sum({c})" for c in BUCKET_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,7 @@ def calls_by_action(
         where.append("ts < $until")
         params["until"] = until
     rows = warehouse.read(
-        f"SELECT action, sum(calls), sum(errors), sum(cpu_ms), {_BUCKETS} FROM action_samples WHERE {' AND '.join(where)} GROUP BY action",
+        f"SELECT action, sum(calls), sum(errors), sum(cpu_ms), {BUCKET_SUMS} FROM action_samples WHERE {' AND '.join(where)} GROUP BY action",
         params,
     )
     return {action: ActionCalls(int(calls), int(errors), float(cpu_ms), [int(b) for b in buckets]) for action, calls, errors, cpu_ms, *buckets in rows}

@@ -11,7 +11,7 @@ import json
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,8 @@ from plugyard_core.env_numbers import env_number
 from plugyard_readonly_sql import QueryResult, ReadOnlySql, SqlLimits, connect
 from plugyard_telemetry.samples import ActionCounters, SampleDelta, WorkerCounters
 from plugyard_telemetry.schema import (
-    ACTIONS_ARROW, ERRORS_ARROW, ROLLUP_LEVELS, SAMPLES_ARROW, SLOW_CALLS_ARROW, TABLES, rollup_statements, rollup_tables,
+    ACTIONS_ARROW, ERRORS_ARROW, ROLLUP_LEVELS, SAMPLES_ARROW, SLOW_CALLS_ARROW, TABLES, WORKERS_ARROW, rollup_statements,
+    rollup_tables,
 )
 
 DATABASE_FILE = "telemetry.duckdb"
@@ -125,10 +126,12 @@ class TelemetryWarehouse:
                 latest: dict[WorkerKey, SampleDelta] = {}
                 for _, row in rows:
                     latest[(row.host, row.name, row.pid)] = row
-                cursor.executemany(
-                    "INSERT OR REPLACE INTO workers VALUES (?, ?, ?, ?, ?, ?)",
-                    [[r.host, r.name, r.pid, r.version, r.at, _counters_to_json(r.counters)] for r in latest.values()],
-                )
+                # One statement for the batch: executemany would run one (of milliseconds) per worker.
+                cursor.register("_workers", _workers_table(latest.values()))
+                try:
+                    cursor.execute("INSERT OR REPLACE INTO workers SELECT * FROM _workers")
+                finally:
+                    cursor.unregister("_workers")
             self._record(cursor, consumer, rejections, position)
 
     def append_loader_events(self, consumer: str, rows: list[LoaderEventRow], rejections: list[Rejection], position: int) -> None:
@@ -186,6 +189,16 @@ class TelemetryWarehouse:
         with self._reader() as cursor:
             return cursor.execute(sql, params).fetchall()
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Snapshot]:
+        """Reads that see one state of the warehouse: a roll-up between two of them cannot count rows twice."""
+        with self._reader() as cursor:
+            cursor.begin()
+            try:
+                yield Snapshot(cursor)
+            finally:
+                cursor.rollback()
+
     def counts(self) -> dict[str, int]:
         with self._reader() as cursor:
             return {
@@ -226,6 +239,18 @@ class TelemetryWarehouse:
             yield cursor
         finally:
             cursor.close()
+
+
+class Snapshot:
+    def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        self._cursor = cursor
+
+    def read(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        return self._cursor.execute(sql, params).fetchall()
+
+    def rolled_up_to(self) -> int:
+        """The samples stream sequence the roll-up has folded in: raw rows past it are not in minutes, hours, days."""
+        return _scalar(self._cursor, "SELECT coalesce(max(stream_seq), 0) FROM positions WHERE consumer = ?", [ROLLUP])
 
 
 def _scalar(cursor: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> Any:
@@ -273,8 +298,26 @@ def _sample_tables(rows: list[tuple[int, SampleDelta]]) -> list[tuple[str, pa.Ta
     ]
 
 
+def _workers_table(rows) -> pa.Table:
+    rows = list(rows)
+    return pa.table(
+        {
+            "host": [r.host for r in rows], "name": [r.name for r in rows], "pid": [r.pid for r in rows],
+            "version": [r.version for r in rows], "last_at": [r.at for r in rows],
+            "counters": [_counters_to_json(r.counters) for r in rows],
+        },
+        schema=WORKERS_ARROW,
+    )
+
+
 def _counters_to_json(counters: WorkerCounters) -> str:
-    return json.dumps(asdict(counters))
+    # By hand: dataclasses.asdict deep-copies every nested value first, and this runs once per worker per batch.
+    actions = {
+        name: {"calls": a.calls, "errors": a.errors, "cpu_ms": a.cpu_ms, "buckets": a.buckets, "errors_by_code": a.errors_by_code}
+        for name, a in counters.actions.items()
+    }
+    return json.dumps({"version": counters.version, "calls": counters.calls, "errors": counters.errors,
+                       "net_bytes": counters.net_bytes, "actions": actions})
 
 
 def _counters_from_json(text: str) -> WorkerCounters:
