@@ -32,7 +32,9 @@ ROLLUP = "rollup"  # the roll-up's own position: the samples stream sequence fol
 RAW_HOURS_ENV = "PLUGYARD_TELEMETRY_RAW_HOURS"
 MINUTE_DAYS_ENV = "PLUGYARD_TELEMETRY_MINUTE_DAYS"
 DEFAULT_RAW_HOURS = 48.0
-DEFAULT_MINUTE_DAYS = 14.0
+# Minutes serve spans under about a day (`show` reads hours once a step is an hour); each minute row costs its
+# primary key (~125 bytes) as well, and at 10,000 plugin-hosts a day of minutes is 43 M action rows.
+DEFAULT_MINUTE_DAYS = 2.0
 RAW_EXCERPT_BYTES = 2048
 
 
