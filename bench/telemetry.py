@@ -348,6 +348,16 @@ def generate_warehouse(directory: Path, sizes: dict, now: datetime) -> dict:
         counts[f"day_{kind}"] = db.execute(f"SELECT count(*) FROM day_{kind}").fetchall()[0][0]
     log(f"  day: {counts['day_actions']:,} action rows, {time.perf_counter() - started:.0f} s")
     rolled_up("minute", minute - timedelta(minutes=minutes - 1), minutes, 60 // INTERVAL_S, "minute")
+    # Per plugin, as the roll-up folds them too: hosts and actions summed.
+    for level in ("minute", "hour", "day"):
+        db.execute(f"""INSERT INTO {level}_plugin_actions SELECT t, name, version, sum(calls), sum(errors), sum(cpu_ms), {buckets}
+            FROM {level}_actions GROUP BY ALL ORDER BY 1""")
+        db.execute(f"""INSERT INTO {level}_plugin_workers SELECT t, name, version, sum(samples), sum(cpu_sum), sum(rss_sum), max(rss_max),
+            sum(net_bytes), sum(startups), sum(startup_ms_sum) FROM {level}_workers GROUP BY ALL ORDER BY 1""")
+        db.execute(f"INSERT INTO {level}_plugin_errors SELECT t, name, version, code, sum(errors) FROM {level}_errors GROUP BY ALL ORDER BY 1")
+        counts[f"{level}_plugin_actions"] = db.execute(f"SELECT count(*) FROM {level}_plugin_actions").fetchall()[0][0]
+    log(f"  per plugin: {counts['minute_plugin_actions']:,} minute, {counts['hour_plugin_actions']:,} hour action rows, "
+        f"{time.perf_counter() - started:.0f} s")
 
     # Raw samples: every worker every 5 s, in stream order (time, then worker), as the tracker appends them.
     first = now - timedelta(seconds=(raw - 1) * INTERVAL_S)

@@ -222,3 +222,21 @@ def test_workers_dying_at_scattered_call_counts_are_not_called_a_pattern(feed, a
                           next_start_in_s=0.5)
     kinds = {r.kind for r in recommendations(feed.warehouse, app, load_rules(), "demo", now=T0 + timedelta(minutes=5)).recommendations}
     assert "crash-after-calls" not in kinds
+
+
+def test_the_per_plugin_and_per_host_roll_ups_agree(feed):
+    feed.loaded("demo", "1.0.0")
+    feed.loaded("demo", "1.0.0", host="h2")
+    serve(feed, "1.0.0", 100, T0, 300)
+    feed.sample(sample_body(host="h2", pid=7, at=T0 + timedelta(seconds=30), latencies={"hello": [200.0] * 100, "bye": [3.0] * 50},
+                            errors={"hello": {"boom": 4}}))
+    feed.warehouse.roll_up("telemetry-samples", now=T0)
+    now = T0 + timedelta(minutes=1)
+    whole = views.show(feed.warehouse, ShowRequest(name="demo", since_s=3600), now=now)  # per plugin
+    by_host = views.show(feed.warehouse, ShowRequest(name="demo", since_s=3600, by="host"), now=now)
+    by_action = views.show(feed.warehouse, ShowRequest(name="demo", since_s=3600, by="action"), now=now)
+    assert whole.resolution == by_host.resolution == "minute"
+    [group] = whole.groups
+    assert group.calls == 450 == sum(g.calls for g in by_host.groups) == sum(g.calls for g in by_action.groups)
+    assert group.errors_by_code == {"boom": 4} and group.rss_bytes_max == max(g.rss_bytes_max for g in by_host.groups)
+    assert group.p99_ms > 100  # off the summed buckets of both hosts

@@ -56,50 +56,63 @@ CREATE TABLE IF NOT EXISTS workers (
 """
 
 ROLLUP_LEVELS = ("minute", "hour", "day")
+# Each level is rolled up twice: per host (and action), and per plugin version with hosts and actions summed,
+# which `show` reads when it needs neither: a thirtieth of the rows at 10 hosts and 3 actions.
+SCOPES = {
+    "": {"actions": ("host", "name", "version", "action"), "workers": ("host", "name", "version"),
+         "errors": ("host", "name", "version", "action", "code")},
+    "plugin_": {"actions": ("name", "version"), "workers": ("name", "version"), "errors": ("name", "version", "code")},
+}
+KINDS = ("actions", "workers", "errors")
+
+
+def rollup_table(level: str, scope: str, kind: str) -> str:
+    return f"{level}_{scope}{kind}"
 
 
 def rollup_tables(level: str) -> str:
-    return f"""
-CREATE TABLE IF NOT EXISTS {level}_actions (
-    t TIMESTAMPTZ NOT NULL, host VARCHAR NOT NULL, name VARCHAR NOT NULL, version VARCHAR NOT NULL,
-    action VARCHAR NOT NULL, calls BIGINT NOT NULL, errors BIGINT NOT NULL, cpu_ms DOUBLE NOT NULL, {_BUCKETS_DDL},
-    PRIMARY KEY (t, host, name, version, action)
-);
-CREATE TABLE IF NOT EXISTS {level}_workers (
-    t TIMESTAMPTZ NOT NULL, host VARCHAR NOT NULL, name VARCHAR NOT NULL, version VARCHAR NOT NULL,
-    samples BIGINT NOT NULL, cpu_sum DOUBLE NOT NULL, rss_sum DOUBLE NOT NULL, rss_max BIGINT NOT NULL,
-    net_bytes BIGINT NOT NULL, startups BIGINT NOT NULL, startup_ms_sum DOUBLE NOT NULL,
-    PRIMARY KEY (t, host, name, version)
-);
-CREATE TABLE IF NOT EXISTS {level}_errors (
-    t TIMESTAMPTZ NOT NULL, host VARCHAR NOT NULL, name VARCHAR NOT NULL, version VARCHAR NOT NULL,
-    action VARCHAR NOT NULL, code VARCHAR NOT NULL, errors BIGINT NOT NULL,
-    PRIMARY KEY (t, host, name, version, action, code)
-);
-"""
+    statements = []
+    for scope, keys in SCOPES.items():
+        columns = {key: f"{key} VARCHAR NOT NULL" for key in ("host", "name", "version", "action", "code")}
+        values = {
+            "actions": f"calls BIGINT NOT NULL, errors BIGINT NOT NULL, cpu_ms DOUBLE NOT NULL, {_BUCKETS_DDL}",
+            "workers": "samples BIGINT NOT NULL, cpu_sum DOUBLE NOT NULL, rss_sum DOUBLE NOT NULL, rss_max BIGINT NOT NULL, "
+            "net_bytes BIGINT NOT NULL, startups BIGINT NOT NULL, startup_ms_sum DOUBLE NOT NULL",
+            "errors": "errors BIGINT NOT NULL",
+        }
+        for kind in KINDS:
+            key_ddl = ", ".join(columns[key] for key in keys[kind] if key != "code")
+            code_ddl = ", code VARCHAR NOT NULL" if "code" in keys[kind] else ""
+            statements.append(
+                f"CREATE TABLE IF NOT EXISTS {rollup_table(level, scope, kind)} (t TIMESTAMPTZ NOT NULL, {key_ddl}{code_ddl}, "
+                f"{values[kind]}, PRIMARY KEY (t, {', '.join(keys[kind])}));"
+            )
+    return "\n".join(statements)
 
 
 def rollup_statements(level: str) -> list[str]:
     """Fold raw rows with stream_seq in ($low, $high] into `level`'s tables, adding to what is there."""
     t = f"date_trunc('{level}', ts)"
     window = "stream_seq > $low AND stream_seq <= $high"
-    actions = f"{level}_actions"
-    workers = f"{level}_workers"
-    errors = f"{level}_errors"
-    return [
-        f"""INSERT INTO {actions} SELECT {t}, host, name, version, action, sum(calls), sum(errors), sum(cpu_ms), {_BUCKETS_SUM}
-            FROM action_samples WHERE {window} GROUP BY ALL
-            ON CONFLICT DO UPDATE SET calls = {actions}.calls + excluded.calls, errors = {actions}.errors + excluded.errors,
-            cpu_ms = {actions}.cpu_ms + excluded.cpu_ms, {_BUCKETS_ADD.format(table=actions)}""",
-        f"""INSERT INTO {workers} SELECT {t}, host, name, version, count(*), sum(cpu_percent), sum(rss_bytes), max(rss_bytes),
-            sum(net_bytes), count(startup_ms), coalesce(sum(startup_ms), 0) FROM samples WHERE {window} GROUP BY ALL
-            ON CONFLICT DO UPDATE SET samples = {workers}.samples + excluded.samples, cpu_sum = {workers}.cpu_sum + excluded.cpu_sum,
-            rss_sum = {workers}.rss_sum + excluded.rss_sum, rss_max = greatest({workers}.rss_max, excluded.rss_max),
-            net_bytes = {workers}.net_bytes + excluded.net_bytes, startups = {workers}.startups + excluded.startups,
-            startup_ms_sum = {workers}.startup_ms_sum + excluded.startup_ms_sum""",
-        f"""INSERT INTO {errors} SELECT {t}, host, name, version, action, code, sum(errors) FROM error_samples WHERE {window} GROUP BY ALL
-            ON CONFLICT DO UPDATE SET errors = {errors}.errors + excluded.errors""",
-    ]
+    statements = []
+    for scope, keys in SCOPES.items():
+        actions, workers, errors = (rollup_table(level, scope, kind) for kind in KINDS)
+        a_keys, w_keys, e_keys = (", ".join(keys[kind]) for kind in KINDS)
+        statements += [
+            f"""INSERT INTO {actions} SELECT {t}, {a_keys}, sum(calls), sum(errors), sum(cpu_ms), {_BUCKETS_SUM}
+                FROM action_samples WHERE {window} GROUP BY ALL
+                ON CONFLICT DO UPDATE SET calls = {actions}.calls + excluded.calls, errors = {actions}.errors + excluded.errors,
+                cpu_ms = {actions}.cpu_ms + excluded.cpu_ms, {_BUCKETS_ADD.format(table=actions)}""",
+            f"""INSERT INTO {workers} SELECT {t}, {w_keys}, count(*), sum(cpu_percent), sum(rss_bytes), max(rss_bytes),
+                sum(net_bytes), count(startup_ms), coalesce(sum(startup_ms), 0) FROM samples WHERE {window} GROUP BY ALL
+                ON CONFLICT DO UPDATE SET samples = {workers}.samples + excluded.samples, cpu_sum = {workers}.cpu_sum + excluded.cpu_sum,
+                rss_sum = {workers}.rss_sum + excluded.rss_sum, rss_max = greatest({workers}.rss_max, excluded.rss_max),
+                net_bytes = {workers}.net_bytes + excluded.net_bytes, startups = {workers}.startups + excluded.startups,
+                startup_ms_sum = {workers}.startup_ms_sum + excluded.startup_ms_sum""",
+            f"""INSERT INTO {errors} SELECT {t}, {e_keys}, sum(errors) FROM error_samples WHERE {window} GROUP BY ALL
+                ON CONFLICT DO UPDATE SET errors = {errors}.errors + excluded.errors""",
+        ]
+    return statements
 
 
 SAMPLES_ARROW = pa.schema([

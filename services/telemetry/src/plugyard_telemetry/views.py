@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from plugyard_schemas.telemetry import ShowGroup, ShowReply, ShowRequest, TopReply, TopRequest, TopRow, VersionMark
-from plugyard_telemetry.schema import BUCKET_COLUMNS, BUCKET_SUMS
+from plugyard_telemetry.schema import BUCKET_COLUMNS, BUCKET_SUMS, KINDS, SCOPES, rollup_table
 from plugyard_telemetry.statistics import percentiles
 from plugyard_telemetry.warehouse import TelemetryWarehouse
 
@@ -22,12 +22,18 @@ STATES = {"PluginLoaded": "running", "PluginReloaded": "running", "PluginCrashed
 MARK_EVENTS = ("PluginLoaded", "PluginReloaded", "PluginCrashed", "PluginFailed", "PluginUnloaded")
 GRAIN_S = {"raw": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
 
-# Raw rows in the shape of the roll-up tables, `t` their time.
+# Raw rows with the roll-up tables' columns (and their time and stream sequence).
 _RAW = {
-    "actions": f"SELECT ts AS t, host, name, version, action, calls, errors, cpu_ms, {_BUCKETS} FROM action_samples",
-    "workers": "SELECT ts AS t, host, name, version, 1 AS samples, cpu_percent AS cpu_sum, rss_bytes AS rss_sum, rss_bytes AS rss_max, "
-    "net_bytes, CAST(startup_ms IS NOT NULL AS BIGINT) AS startups, coalesce(startup_ms, 0) AS startup_ms_sum FROM samples",
-    "errors": "SELECT ts AS t, host, name, version, action, code, errors FROM error_samples",
+    "actions": f"SELECT ts, stream_seq, host, name, version, action, calls, errors, cpu_ms, {_BUCKETS} FROM action_samples",
+    "workers": "SELECT ts, stream_seq, host, name, version, 1 AS samples, cpu_percent AS cpu_sum, rss_bytes AS rss_sum, "
+    "rss_bytes AS rss_max, net_bytes, CAST(startup_ms IS NOT NULL AS BIGINT) AS startups, coalesce(startup_ms, 0) AS startup_ms_sum "
+    "FROM samples",
+    "errors": "SELECT ts, stream_seq, host, name, version, action, code, errors FROM error_samples",
+}
+_VALUES = {
+    "actions": f"calls, errors, cpu_ms, {_BUCKETS}",
+    "workers": "samples, cpu_sum, rss_sum, rss_max, net_bytes, startups, startup_ms_sum",
+    "errors": "errors",
 }
 
 
@@ -83,7 +89,8 @@ def show(warehouse: TelemetryWarehouse, request: ShowRequest, now: datetime | No
     key_sql = key or "''"
     index = f"least(CAST(floor((epoch(t) - epoch($since)) / {step!r}) AS BIGINT), {steps - 1})"
     with warehouse.snapshot() as reader:
-        tables = _tables(resolution, reader.rolled_up_to())
+        # Grouped by neither host nor action, the per-plugin roll-up answers (hosts and actions summed already).
+        tables = _tables(resolution, reader.rolled_up_to(), "plugin_" if key in (None, "version") else "")
         action_rows = reader.read(
             f"SELECT {key_sql}, {index} AS i, CAST(sum(calls) AS BIGINT), CAST(sum(errors) AS BIGINT), sum(cpu_ms), {BUCKET_SUMS} "
             f"FROM ({tables['actions']}) WHERE {where} GROUP BY ALL", params,
@@ -119,16 +126,20 @@ def _resolution(warehouse: TelemetryWarehouse, span_s: float, step_s: float) -> 
     return fitting[0] if fitting else next(level for level in ("raw", "minute", "hour", "day") if holds[level])
 
 
-def _tables(resolution: str, rolled: int) -> dict[str, str]:
-    """The rows to read at `resolution`: a roll-up table, plus the raw rows the roll-up has not folded in yet."""
-    if resolution == "raw":
-        return _RAW
-    bucketed = f"date_trunc('{resolution}', ts)"
-    return {
-        kind: f"SELECT * FROM {resolution}_{kind} UNION ALL "
-        + _RAW[kind].replace("SELECT ts AS t,", f"SELECT {bucketed} AS t,", 1) + f" WHERE stream_seq > {int(rolled)}"
-        for kind in ("actions", "workers", "errors")
-    }
+def _tables(resolution: str, rolled: int, scope: str) -> dict[str, str]:
+    """The rows to read at `resolution`, as `t` and the scope's columns: a roll-up table plus the raw rows the roll-up
+    has not folded in yet, or raw rows alone."""
+    tables = {}
+    for kind in KINDS:
+        columns = f"{', '.join(SCOPES[scope][kind])}, {_VALUES[kind]}"
+        if resolution == "raw":
+            tables[kind] = f"SELECT ts AS t, {columns} FROM ({_RAW[kind]})"
+        else:
+            tables[kind] = (
+                f"SELECT t, {columns} FROM {rollup_table(resolution, scope, kind)} UNION ALL "
+                f"SELECT date_trunc('{resolution}', ts) AS t, {columns} FROM ({_RAW[kind]}) WHERE stream_seq > {int(rolled)}"
+            )
+    return tables
 
 
 def _groups(key: str | None, steps: int, action_rows: list, worker_rows: list, error_rows: list) -> list[ShowGroup]:

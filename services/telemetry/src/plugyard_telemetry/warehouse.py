@@ -23,8 +23,8 @@ from plugyard_core.env_numbers import env_number
 from plugyard_readonly_sql import QueryResult, ReadOnlySql, SqlLimits, connect
 from plugyard_telemetry.samples import ActionCounters, SampleDelta, WorkerCounters
 from plugyard_telemetry.schema import (
-    ACTIONS_ARROW, ERRORS_ARROW, ROLLUP_LEVELS, SAMPLES_ARROW, SLOW_CALLS_ARROW, TABLES, WORKERS_ARROW, rollup_statements,
-    rollup_tables,
+    ACTIONS_ARROW, ERRORS_ARROW, KINDS, ROLLUP_LEVELS, SAMPLES_ARROW, SCOPES, SLOW_CALLS_ARROW, TABLES, WORKERS_ARROW,
+    rollup_statements, rollup_table, rollup_tables,
 )
 
 DATABASE_FILE = "telemetry.duckdb"
@@ -176,8 +176,9 @@ class TelemetryWarehouse:
             for table in ("samples", "action_samples", "error_samples", "slow_calls"):
                 cursor.execute(f"DELETE FROM {table} WHERE ts < ? AND stream_seq <= ?", [raw_cutoff, high])
             minute_cutoff = now - self.retention.minute
-            for table in ("minute_actions", "minute_workers", "minute_errors"):
-                cursor.execute(f"DELETE FROM {table} WHERE t < ?", [minute_cutoff])
+            for scope in SCOPES:
+                for kind in KINDS:
+                    cursor.execute(f"DELETE FROM {rollup_table('minute', scope, kind)} WHERE t < ?", [minute_cutoff])
             cursor.execute("DELETE FROM workers WHERE last_at < ?", [raw_cutoff])
         return max(high - low, 0)
 
