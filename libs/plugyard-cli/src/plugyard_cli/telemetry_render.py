@@ -316,25 +316,18 @@ def recommendation_lines(rec: Recommendation) -> list[str]:
 
 def _evidence_lines(value: Any, indent: int) -> list[str]:
     pad = " " * indent
-    if isinstance(value, dict):
-        lines = []
-        for key, item in value.items():
-            if _is_scalar(item):
-                lines += _scalar_lines(item, f"{pad}{key}: ", indent + 2)
-            else:
-                lines.append(f"{pad}{key}:")
-                lines += _evidence_lines(item, indent + 2)
-        return lines
-    if isinstance(value, (list, tuple)):
-        lines = []
-        for item in value:
-            if _is_scalar(item):
-                lines += _scalar_lines(item, f"{pad}- ", indent + 2)
-            else:
-                lines.append(f"{pad}-")
-                lines += _evidence_lines(item, indent + 2)
-        return lines
-    return _scalar_lines(value, pad, indent)
+    if not isinstance(value, (dict, list, tuple)):
+        return _scalar_lines(value, pad, indent)
+    # A mapping's entries are marked by their key, a list's by a dash; either nests the same way.
+    marked = ((f"{key}:", item) for key, item in value.items()) if isinstance(value, dict) else (("-", item) for item in value)
+    lines: list[str] = []
+    for mark, item in marked:
+        if _is_scalar(item):
+            lines += _scalar_lines(item, f"{pad}{mark} ", indent + 2)
+        else:
+            lines.append(f"{pad}{mark}")
+            lines += _evidence_lines(item, indent + 2)
+    return lines
 
 
 def _is_scalar(value: Any) -> bool:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pydantic import ValidationError
 
 from plugyard_core.json_limits import check_json_limits
+from plugyard_core.rpc import summarize_validation_error
 from plugyard_schemas.loader import TelemetrySample
 from plugyard_schemas.telemetry import LATENCY_BUCKET_COUNT
 
@@ -88,9 +89,7 @@ def parse_sample(data: bytes, subject: str, now: datetime | None = None) -> Tele
         check_json_limits(data)
         sample = TelemetrySample.model_validate_json(data)  # pydantic's own parser: one pass, no dicts in between
     except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"]) or "sample"
-        raise ImplausibleSample(f"not a telemetry sample: {where}: {error['msg']}") from None
+        raise ImplausibleSample(f"not a telemetry sample: {summarize_validation_error(exc)}") from None
     except (ValueError, RecursionError) as exc:  # not JSON, or past the size and depth limits
         raise ImplausibleSample(f"not a telemetry sample: {_first_line(exc)}") from None
     check_plausible(sample, subject, now or datetime.now(UTC))

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 
 from plugyard_core.consumer import Delivered, Rejected
+from plugyard_core.rpc import summarize_validation_error
 from plugyard_core.tracking_es import Reject, parse_cloudevent
 from plugyard_schemas.loader import LOADER_EVENTS
 from plugyard_telemetry.samples import ImplausibleSample, SampleDelta, WorkerCounters, delta, parse_sample
@@ -120,8 +121,7 @@ def loader_event_row(delivered: Delivered) -> LoaderEventRow:
     try:
         data = model.model_validate(event.data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        raise Reject(f"invalid {name}: {'.'.join(map(str, error['loc']))}: {error['msg']}") from None
+        raise Reject(f"invalid {name}: {summarize_validation_error(exc)}") from None
     at = event.time.astimezone(UTC) if event.time else datetime.now(UTC)
     return LoaderEventRow(
         delivered.stream_seq, at, name, data.host, data.name, getattr(data, "version", None), data.model_dump(mode="json"),
