@@ -31,10 +31,10 @@ def test_telemetry_bench_runs_at_a_tiny_size_and_reports_every_figure() -> None:
 
     ingestion = result["ingestion"]
     assert ingestion["samples"] == 2_000 and ingestion["batch"] == 1_000
-    for key in ("tracker_per_s", "arrow_insert_per_s", "ratio", "needed_per_s", "roll_up_s"):
+    for key in ("tracker_per_s", "arrow_insert_per_s", "ratio", "floor_per_s", "floor_ratio", "needed_per_s", "roll_up_s"):
         assert ingestion[key] > 0, key
     assert set(ingestion["ms_per_batch"]) == {
-        "parse_validate", "delta", "arrow_build", "arrow_insert", "workers_json", "workers_upsert", "position_commit", "other",
+        "parse_validate", "rows", "arrow_build", "arrow_insert", "workers_upsert", "position_commit", "other",
     }
     assert set(ingestion["rows_per_batch"]) == {"samples", "action_samples", "error_samples", "slow_calls"}
 

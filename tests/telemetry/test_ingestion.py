@@ -40,6 +40,58 @@ def test_a_counter_going_back_is_a_restart_not_a_negative_rate(feed):
     assert totals(feed.warehouse) == (43, 0)
 
 
+@pytest.mark.parametrize(
+    ("second", "why"),
+    [
+        ({"latencies": {"hello": [1.0] * 40, "other": [1.0]}, "errors": {"hello": {"e": 1, "f": 2}}}, "a code's count went back"),
+        ({"latencies": {"other": [1.0] * 50}, "errors": {"other": {"e": 3}}}, "an action counted before is gone"),
+        ({"latencies": {"hello": [1.0] * 30 + [500.0] * 12}, "errors": {"hello": {"e": 3}}}, "a latency bucket went back"),
+        ({"latencies": {"hello": [1.0] * 45}, "errors": {"hello": {"e": 3}}, "net_out_bytes": 10}, "the bytes through the proxy went back"),
+    ],
+)
+def test_any_counter_going_back_counts_the_whole_sample_from_zero(feed, second, why):
+    feed.loaded("demo", "1.0.0")
+    feed.sample(sample_body(latencies={"hello": [1.0] * 40}, errors={"hello": {"e": 3}}, net_out_bytes=500))
+    feed.sample(sample_body(at=T0 + timedelta(seconds=5), **{"net_out_bytes": 500, **second}))
+    [(calls, reset)] = feed.warehouse.read("SELECT calls, reset FROM samples WHERE stream_seq = 2")
+    assert reset, why
+    assert calls == sum(len(v) for v in second["latencies"].values())
+
+
+def test_samples_of_one_worker_in_one_batch_are_measured_each_against_the_one_before(feed):
+    import json
+
+    from plugyard_core.consumer import Delivered
+
+    feed.loaded("demo", "1.0.0")
+    bodies = [sample_body(at=T0 + timedelta(seconds=5 * i), latencies={"hello": [1.0] * n}) for i, n in enumerate((4, 9, 2, 7))]
+    feed.samples.process([Delivered(i + 1, "plugyard.tel.h1.demo", json.dumps(b).encode(), None) for i, b in enumerate(bodies)])
+    rows = feed.warehouse.read("SELECT calls, reset FROM samples ORDER BY stream_seq")
+    assert rows == [(4, False), (5, False), (2, True), (5, False)]
+
+
+def test_worker_counters_kept_by_the_earlier_version_are_still_measured_against(tmp_path):
+    """Before this version the warehouse kept a worker's counters alone, as JSON of their own shape."""
+    import json
+
+    first = Feed(tmp_path)
+    first.loaded("demo", "1.0.0")
+    first.sample(sample_body(latencies={"hello": [1.0] * 10}, errors={"hello": {"e": 2}}, net_out_bytes=100))
+    counters = {"version": "1.0.0", "calls": 10, "errors": 2, "net_bytes": 100, "actions": {"hello": {
+        "calls": 10, "errors": 2, "cpu_ms": 0.0, "buckets": json.loads(first.warehouse.read("SELECT counters FROM workers")[0][0])["actions"]["hello"]["latency_buckets"],
+        "errors_by_code": {"e": 2}}}}
+    with first.warehouse._transaction() as cursor:
+        cursor.execute("UPDATE workers SET counters = ?", [json.dumps(counters)])
+    first.close()
+    second = Feed(tmp_path)
+    try:
+        second.sample(sample_body(at=T0 + timedelta(seconds=5), latencies={"hello": [1.0] * 16}, errors={"hello": {"e": 3}}, net_out_bytes=150))
+        assert second.warehouse.read("SELECT calls, errors, net_bytes, reset FROM samples WHERE stream_seq = 2") == [(6, 1, 50, False)]
+        assert second.warehouse.read("SELECT errors FROM error_samples WHERE stream_seq = 2") == [(1,)]
+    finally:
+        second.close()
+
+
 def test_a_new_worker_counts_from_its_own_start(feed):
     feed.loaded("demo", "1.0.0")
     feed.sample(sample_body(pid=100, latencies={"hello": [1.0] * 40}))

@@ -11,8 +11,9 @@ from plugyard_core.consumer import Delivered, Rejected
 from plugyard_core.rpc import summarize_validation_error
 from plugyard_core.tracking_es import Reject, parse_cloudevent
 from plugyard_schemas.loader import LOADER_EVENTS
-from plugyard_telemetry.samples import ImplausibleSample, SampleDelta, WorkerCounters, delta, parse_sample
-from plugyard_telemetry.warehouse import LoaderEventRow, Rejection, TelemetryWarehouse, WorkerKey
+from plugyard_telemetry.sample_rows import LastSample, SampleRows, WorkerKey
+from plugyard_telemetry.samples import ImplausibleSample, parse_sample
+from plugyard_telemetry.warehouse import LoaderEventRow, Rejection, TelemetryWarehouse
 
 SAMPLES_CONSUMER = "telemetry-samples"
 LOADER_EVENTS_CONSUMER = "telemetry-loader-events"
@@ -46,7 +47,7 @@ class SampleTracker:
         self.warehouse = warehouse
         self.known = known
         self.consumer = consumer
-        self._workers: dict[WorkerKey, WorkerCounters] | None = None
+        self._workers: dict[WorkerKey, LastSample] | None = None
         self._batches = 0
 
     def last_processed(self) -> int:
@@ -60,20 +61,18 @@ class SampleTracker:
         if self._workers is None:
             self._workers = self.warehouse.workers()
         workers = dict(self._workers)
-        rows: list[tuple[int, SampleDelta]] = []
+        rows = SampleRows()
         rejections: list[Rejection] = []
         for delivered in batch:
             try:
-                sample = parse_sample(delivered.data, delivered.subject)
+                sample, at = parse_sample(delivered.data, delivered.subject)
             except ImplausibleSample as exc:
                 rejections.append(Rejection(delivered.stream_seq, delivered.subject, str(exc), delivered.data))
                 continue
             if (sample.host, sample.name, sample.version) not in self.known:
                 raise UnreportedPlugin(f"no loader event reports {sample.name}=={sample.version} running on {sample.host}")
             key = (sample.host, sample.name, sample.pid)
-            row = delta(sample, workers.get(key))
-            workers[key] = row.counters
-            rows.append((delivered.stream_seq, row))
+            workers[key] = rows.add(delivered.stream_seq, sample, at, delivered.data.decode("utf-8", "replace"), workers.get(key))
         self.warehouse.append_samples(self.consumer, rows, rejections, batch[-1].stream_seq)
         self._workers = workers
         self._batches += 1

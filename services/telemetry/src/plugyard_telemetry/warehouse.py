@@ -21,9 +21,10 @@ import pyarrow as pa
 
 from plugyard_core.env_numbers import env_number
 from plugyard_readonly_sql import QueryResult, ReadOnlySql, SqlLimits, connect
-from plugyard_telemetry.samples import ActionCounters, SampleDelta, WorkerCounters
+from plugyard_schemas.loader import TelemetrySample
+from plugyard_telemetry.sample_rows import Counters, LastSample, SampleRows, WorkerKey
 from plugyard_telemetry.schema import (
-    ACTIONS_ARROW, ERRORS_ARROW, KINDS, ROLLUP_LEVELS, SAMPLES_ARROW, SCOPES, SLOW_CALLS_ARROW, TABLES, WORKERS_ARROW,
+    KINDS, ROLLUP_LEVELS, SCOPES, TABLES, WORKERS_ARROW,
     rollup_statements, rollup_table, rollup_tables,
 )
 
@@ -75,9 +76,6 @@ class LoaderEventRow:
     data: dict[str, Any]
 
 
-WorkerKey = tuple[str, str, int]  # host, plugin name, pid
-
-
 class TelemetryWarehouse:
     def __init__(self, directory: Path, *, limits: SqlLimits | None = None, retention: Retention | None = None) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -99,10 +97,11 @@ class TelemetryWarehouse:
             row = cursor.execute("SELECT stream_seq FROM positions WHERE consumer = ?", [consumer]).fetchall()
         return row[0][0] if row else 0
 
-    def workers(self) -> dict[WorkerKey, WorkerCounters]:
+    def workers(self) -> dict[WorkerKey, LastSample]:
+        """Each worker's latest sample, as the samples consumer last committed it."""
         with self._reader() as cursor:
-            rows = cursor.execute("SELECT host, name, pid, counters FROM workers").fetchall()
-        return {(host, name, pid): _counters_from_json(counters) for host, name, pid, counters in rows}
+            rows = cursor.execute("SELECT host, name, pid, version, last_at, counters FROM workers").fetchall()
+        return {(host, name, pid): _last_sample(host, name, pid, version, last_at, text) for host, name, pid, version, last_at, text in rows}
 
     def reported_versions(self) -> set[tuple[str, str, str]]:
         """(host, name, version) the loader said it started a worker of."""
@@ -115,21 +114,18 @@ class TelemetryWarehouse:
 
     # ---- appends, each one transaction with its position
 
-    def append_samples(self, consumer: str, rows: list[tuple[int, SampleDelta]], rejections: list[Rejection], position: int) -> None:
+    def append_samples(self, consumer: str, rows: SampleRows, rejections: list[Rejection], position: int) -> None:
         with self._transaction() as cursor:
-            if rows:
-                for table, arrow in _sample_tables(rows):
+            if len(rows):
+                for table, arrow in rows.tables():
                     if arrow.num_rows:
                         cursor.register("_incoming", arrow)
                         try:
                             cursor.execute(f"INSERT INTO {table} SELECT * FROM _incoming")
                         finally:
                             cursor.unregister("_incoming")
-                latest: dict[WorkerKey, SampleDelta] = {}
-                for _, row in rows:
-                    latest[(row.host, row.name, row.pid)] = row
                 # One statement for the batch: executemany would run one (of milliseconds) per worker.
-                cursor.register("_workers", _workers_table(latest.values()))
+                cursor.register("_workers", _workers_table(rows.latest))
                 try:
                     cursor.execute("INSERT OR REPLACE INTO workers SELECT * FROM _workers")
                 finally:
@@ -260,73 +256,32 @@ def _scalar(cursor: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | Non
     return cursor.execute(sql, params).fetchall()[0][0]
 
 
-def _sample_tables(rows: list[tuple[int, SampleDelta]]) -> list[tuple[str, pa.Table]]:
-    samples: dict[str, list] = {name: [] for name in SAMPLES_ARROW.names}
-    actions: dict[str, list] = {name: [] for name in ACTIONS_ARROW.names}
-    errors: dict[str, list] = {name: [] for name in ERRORS_ARROW.names}
-    slow: dict[str, list] = {name: [] for name in SLOW_CALLS_ARROW.names}
-    for seq, r in rows:
-        for key, value in (
-            ("stream_seq", seq), ("ts", r.at), ("host", r.host), ("name", r.name), ("version", r.version), ("pid", r.pid),
-            ("cpu_percent", r.cpu_percent), ("rss_bytes", r.rss_bytes), ("open_files", r.open_files), ("threads", r.threads),
-            ("calls", r.calls), ("errors", r.errors), ("net_bytes", r.net_bytes), ("startup_ms", r.startup_ms), ("reset", r.reset),
-            ("memory_limit_bytes", r.memory_limit_bytes),
-        ):
-            samples[key].append(value)
-        for a in r.actions:
-            for key, value in (
-                ("stream_seq", seq), ("ts", r.at), ("host", r.host), ("name", r.name), ("version", r.version),
-                ("action", a.action), ("calls", a.calls), ("errors", a.errors), ("cpu_ms", a.cpu_ms),
-            ):
-                actions[key].append(value)
-            for i, count in enumerate(a.buckets):
-                actions[f"b{i:02d}"].append(count)
-            for code, count in a.errors_by_code.items():
-                for key, value in (
-                    ("stream_seq", seq), ("ts", r.at), ("host", r.host), ("name", r.name), ("version", r.version),
-                    ("action", a.action), ("code", code), ("errors", count),
-                ):
-                    errors[key].append(value)
-        for call in r.slow_calls:
-            for key, value in (
-                ("stream_seq", seq), ("ts", r.at), ("host", r.host), ("name", r.name), ("version", r.version),
-                ("action", call["action"]), ("elapsed_ms", call["elapsed_ms"]), ("budget_ms", call["budget_ms"]), ("stack", call["stack"]),
-            ):
-                slow[key].append(value)
-    return [
-        ("samples", pa.table(samples, schema=SAMPLES_ARROW)),
-        ("action_samples", pa.table(actions, schema=ACTIONS_ARROW)),
-        ("error_samples", pa.table(errors, schema=ERRORS_ARROW)),
-        ("slow_calls", pa.table(slow, schema=SLOW_CALLS_ARROW)),
-    ]
-
-
-def _workers_table(rows) -> pa.Table:
-    rows = list(rows)
+def _workers_table(latest: dict[WorkerKey, LastSample]) -> pa.Table:
+    keys = list(latest)
     return pa.table(
         {
-            "host": [r.host for r in rows], "name": [r.name for r in rows], "pid": [r.pid for r in rows],
-            "version": [r.version for r in rows], "last_at": [r.at for r in rows],
-            "counters": [_counters_to_json(r.counters) for r in rows],
+            "host": [k[0] for k in keys], "name": [k[1] for k in keys], "pid": [k[2] for k in keys],
+            "version": [latest[k].version for k in keys], "last_at": [latest[k].at for k in keys],
+            "counters": [latest[k].text for k in keys],
         },
         schema=WORKERS_ARROW,
     )
 
 
-def _counters_to_json(counters: WorkerCounters) -> str:
-    # By hand: dataclasses.asdict deep-copies every nested value first, and this runs once per worker per batch.
-    actions = {
-        name: {"calls": a.calls, "errors": a.errors, "cpu_ms": a.cpu_ms, "buckets": a.buckets, "errors_by_code": a.errors_by_code}
-        for name, a in counters.actions.items()
-    }
-    return json.dumps({"version": counters.version, "calls": counters.calls, "errors": counters.errors,
-                       "net_bytes": counters.net_bytes, "actions": actions})
-
-
-def _counters_from_json(text: str) -> WorkerCounters:
+def _last_sample(host: str, name: str, pid: int, version: str, last_at: datetime, text: str) -> LastSample:
     data = json.loads(text)
+    if "host" not in data:  # kept by an earlier version: the counters alone
+        data = _sample_from_counters(host, name, pid, last_at, data)
+    return LastSample(version, last_at, Counters.of(TelemetrySample.model_validate(data)), text)
+
+
+def _sample_from_counters(host: str, name: str, pid: int, last_at: datetime, counters: dict[str, Any]) -> dict[str, Any]:
     actions = {
-        name: ActionCounters(calls=a["calls"], errors=a["errors"], cpu_ms=a["cpu_ms"], buckets=tuple(a["buckets"]), errors_by_code=a["errors_by_code"])
-        for name, a in data.get("actions", {}).items()
+        action: {"calls": a["calls"], "errors": a["errors"], "cpu_ms": a["cpu_ms"], "latency_buckets": a["buckets"], "errors_by_code": a["errors_by_code"]}
+        for action, a in counters.get("actions", {}).items()
     }
-    return WorkerCounters(version=data["version"], calls=data["calls"], errors=data["errors"], net_bytes=data["net_bytes"], actions=actions)
+    return {
+        "host": host, "name": name, "version": counters["version"], "pid": pid, "at": last_at.isoformat(), "cpu_percent": 0.0,
+        "rss_bytes": 0, "open_files": 0, "threads": 0, "calls": counters["calls"], "errors": counters["errors"],
+        "net_out_bytes": counters["net_bytes"], "actions": actions,
+    }
