@@ -198,6 +198,21 @@ def test_metrics_expose_per_plugin_version_host_series(feed, app):
     assert 'version="1.0.0"} 300.0' in generate_latest(registry).decode()  # rolled-up rows are not counted twice
 
 
+def test_metrics_gauges_are_each_running_workers_latest_sample_and_skip_quiet_ones(feed, app):
+    now = T0 + timedelta(hours=1)
+    feed.loaded("demo", "1.0.0")
+    feed.loaded("quiet", "1.0.0")
+    feed.sample(sample_body(at=now - timedelta(minutes=1), rss=70_000_000, cpu=3.0))
+    feed.sample(sample_body(at=now - timedelta(seconds=5), rss=80_000_000, cpu=4.5))
+    feed.sample(sample_body(name="quiet", at=now - timedelta(minutes=30), rss=90_000_000))
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(WarehouseCollector(feed.warehouse, app.open_alerts, now=lambda: now))
+    text = generate_latest(registry).decode()
+    assert 'plugyard_plugin_rss_bytes{host="h1",plugin="demo",version="1.0.0"} 8e+07' in text
+    assert 'plugyard_plugin_cpu_percent{host="h1",plugin="demo",version="1.0.0"} 4.5' in text
+    assert 'plugin="quiet"' not in text.split("plugyard_plugin_rss_bytes", 1)[1].split("plugyard_plugin_restarts", 1)[0]
+
+
 def test_workers_that_each_die_after_about_the_same_calls_are_named(feed, app):
     feed.loaded("demo", "1.0.0")
     for n, pid in enumerate((11, 12, 13, 14)):

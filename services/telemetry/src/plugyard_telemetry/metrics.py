@@ -1,6 +1,8 @@
 """The stack's Prometheus endpoint: per plugin, version, host (and action) series read from the warehouse at scrape.
 
-Totals are all-time: days (kept for good) plus the raw rows the roll-up has not folded yet. Latency is a
+Totals are all-time: days (kept for good) plus the raw rows the roll-up has not folded yet. The cpu and memory
+gauges are each worker's latest sample, for workers sampled within GAUGE_WINDOW (one that has gone quiet is not
+running, and Prometheus treats the missing series as stale). Latency is a
 Prometheus histogram of the loader's buckets, so `histogram_quantile` works across hosts; it carries no `_sum`
 because the loader counts calls per bucket, not their total time.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
@@ -25,6 +28,7 @@ log = logging.getLogger("plugyard.telemetry.metrics")
 METRICS_HOST_ENV = "PLUGYARD_METRICS_HOST"
 METRICS_PORT_ENV = "PLUGYARD_METRICS_PORT"
 _LABELS = ["plugin", "version", "host", "action"]
+GAUGE_WINDOW = timedelta(minutes=10)
 
 
 class MetricsConfigError(ValueError):
@@ -32,9 +36,10 @@ class MetricsConfigError(ValueError):
 
 
 class WarehouseCollector(Collector):
-    def __init__(self, warehouse: TelemetryWarehouse, open_alerts) -> None:
+    def __init__(self, warehouse: TelemetryWarehouse, open_alerts, now=lambda: datetime.now(UTC)) -> None:
         self.warehouse = warehouse
         self.open_alerts = open_alerts
+        self.now = now
 
     def collect(self) -> Iterator:
         calls = CounterMetricFamily("plugyard_plugin_calls", "Calls served by a plugin version", labels=_LABELS)
@@ -52,9 +57,12 @@ class WarehouseCollector(Collector):
         yield from (calls, errors, latency)
         cpu = GaugeMetricFamily("plugyard_plugin_cpu_percent", "CPU of the plugin's worker at its last sample", labels=_LABELS[:3])
         rss = GaugeMetricFamily("plugyard_plugin_rss_bytes", "Resident memory of the worker at its last sample", labels=_LABELS[:3])
+        # From `workers` (one row per worker, its latest sample's JSON), not a scan of every raw sample kept.
         for plugin, version, host, cpu_now, rss_now in self.warehouse.read(
-            "SELECT name, arg_max(version, stream_seq), host, arg_max(cpu_percent, stream_seq), arg_max(rss_bytes, stream_seq) "
-            "FROM samples GROUP BY name, host"
+            "SELECT name, arg_max(version, last_at), host, arg_max(CAST(counters->>'$.cpu_percent' AS DOUBLE), last_at), "
+            "arg_max(CAST(counters->>'$.rss_bytes' AS BIGINT), last_at) FROM workers "
+            "WHERE last_at >= $since AND counters->>'$.rss_bytes' IS NOT NULL GROUP BY name, host ORDER BY name, host",
+            {"since": self.now() - GAUGE_WINDOW},
         ):
             cpu.add_metric([plugin, version, host], cpu_now)
             rss.add_metric([plugin, version, host], rss_now)

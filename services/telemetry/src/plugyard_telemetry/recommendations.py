@@ -163,7 +163,7 @@ def _crashes_after_calls(warehouse: TelemetryWarehouse, name: str | None) -> lis
 def _regressions(app: TelemetryApplication, warehouse: TelemetryWarehouse, name: str | None) -> list[Recommendation]:
     serving = {
         (plugin, host): version
-        for plugin, host, version in warehouse.read("SELECT name, host, arg_max(version, stream_seq) FROM samples GROUP BY ALL")
+        for plugin, host, version in warehouse.read("SELECT name, host, arg_max(version, last_at) FROM workers GROUP BY ALL")
     }
     found = []
     for verdict in list(app.verdicts.values()):
