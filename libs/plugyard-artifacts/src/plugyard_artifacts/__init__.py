@@ -1,6 +1,6 @@
 """Plugin artifacts: manifests, scaffolds, reproducible packs, content ids and safe unpacking."""
 
-from plugyard_artifacts.cid import cid_from_sha256, cid_of, verify_cid
+from plugyard_artifacts.cid import cid_from_sha256, cid_of, cid_of_file, verify_cid
 from plugyard_artifacts.manifest import MANIFEST_NAME, ManifestError, load_manifest, parse_manifest, validate_manifest
 from plugyard_artifacts.pack import PackError, PackResult, archive_bytes, pack
 from plugyard_artifacts.scaffold import module_name, scaffold
@@ -17,6 +17,7 @@ __all__ = [
     "check_archive",
     "cid_from_sha256",
     "cid_of",
+    "cid_of_file",
     "load_manifest",
     "module_name",
     "pack",
