@@ -15,7 +15,17 @@ $(STAMP): $(UV) uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml services
 	$(VENV)/bin/python scripts/fetch_sarif_schema.py
 	touch $(STAMP)
 
-setup: $(STAMP)
+# The independent IPFS implementation the CID tests compare against (tests/ipfs_reference): installed when npm exists.
+IPFS_REFERENCE := tests/ipfs_reference
+IPFS_REFERENCE_STAMP := $(IPFS_REFERENCE)/node_modules/.installed
+
+$(IPFS_REFERENCE_STAMP): $(IPFS_REFERENCE)/package.json $(IPFS_REFERENCE)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		(npm ci --prefix $(IPFS_REFERENCE) --no-audit --no-fund --loglevel=error && touch $@) \
+		|| echo "setup: npm ci in $(IPFS_REFERENCE) failed; the tests against the IPFS reference will skip"; \
+	fi
+
+setup: $(STAMP) $(IPFS_REFERENCE_STAMP)
 
 up: setup
 	$(VENV)/bin/plugyard up
