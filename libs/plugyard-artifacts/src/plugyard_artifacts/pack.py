@@ -1,4 +1,5 @@
-"""`plugyard pack`: a plugin directory → a byte-for-byte reproducible `.tar.gz`, named by its content id.
+"""`plugyard pack`: a plugin directory → a byte-for-byte reproducible `.tar.gz`, named by its content id (the CID
+`ipfs add --cid-version 1 --raw-leaves` prints for it).
 
 Only what the files say goes into the archive: their paths (sorted), their bytes and whether any execute bit
 is set. Times, owners, permissions beyond that, directory order and the umask all leave no trace, so the same
@@ -18,7 +19,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from plugyard_artifacts.cid import cid_from_sha256
+from plugyard_artifacts.cid import cid_of
 from plugyard_artifacts.manifest import MANIFEST_NAME, load_manifest
 from plugyard_artifacts.unpack import Limits, UnsafeArchive, check_archive
 from plugyard_schemas.manifest import PluginManifest
@@ -70,12 +71,11 @@ def pack(directory: str | os.PathLike[str], out: str | os.PathLike[str] | None =
     except UnsafeArchive as error:
         raise PackError(f"{root}: the archive would be refused when opened: {error}") from None
     write_atomically(target, data)
-    digest = hashlib.sha256(data).digest()
     return PackResult(
         path=target,
         size=len(data),
-        sha256=digest.hex(),
-        cid=cid_from_sha256(digest),
+        sha256=hashlib.sha256(data).hexdigest(),
+        cid=cid_of(data),  # the root of the UnixFS DAG `ipfs add --cid-version 1 --raw-leaves` builds (raw CID up to 256 KiB)
         name=manifest.plugin.name,
         version=manifest.plugin.version,
         manifest_sha256=hashlib.sha256(contents[MANIFEST_NAME]).hexdigest(),

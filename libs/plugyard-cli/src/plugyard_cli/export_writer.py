@@ -15,7 +15,7 @@ from pathlib import Path
 from nats.aio.client import Client
 
 from plugyard_artifacts.atomic import write_atomically
-from plugyard_artifacts.cid import cid_of
+from plugyard_artifacts.cid import verify_cid
 from plugyard_cli.output import EXIT_NO, CliError
 from plugyard_core.artifact_store import ArtifactMismatch, ArtifactMissing, ArtifactTooLarge, get_verified_artifact
 from plugyard_core.rpc import call
@@ -55,9 +55,9 @@ def archive_path(directory: Path, cid: str) -> Path:
 
 
 def holds(path: Path, cid: str) -> bool:
-    try:
-        return cid_of(path.read_bytes()) == cid
-    except OSError:
+    try:  # an IPFS-exact CID, or the raw CID an archive over 256 KiB had before
+        return verify_cid(path.read_bytes(), cid)
+    except (OSError, ValueError):
         return False
 
 

@@ -83,7 +83,7 @@ class Plugin(Aggregate):
         self.require_owner(publisher, "publish versions of")
         existing = self.versions.get(version)
         if existing is not None:
-            if existing["cid"] == cid:
+            if existing["cid"] == cid or existing.get("sha256") == sha256:  # the same bytes, maybe under their pre-DAG raw CID
                 return False
             raise RegistryRefusal(
                 "conflict",

@@ -108,7 +108,7 @@ def build_router(ctx: RegistryContext) -> NatsRouter:
         release = await stored_release(ctx.nc.jetstream(), request)
         plugin, created = await ctx.command(lambda: ctx.app.publish(release, request.publisher, request.signature))
         record = plugin.versions[release.version]
-        return PublishReply(name=plugin.name, version=release.version, cid=release.cid, status=record["status"], created=created, owners=plugin.owners)
+        return PublishReply(name=plugin.name, version=release.version, cid=record["cid"], status=record["status"], created=created, owners=plugin.owners)
 
     @router.subscriber(rpc_subject(SERVICE, "yank"), title="registry.yank")
     async def yank(request: YankRequest) -> YankReply:

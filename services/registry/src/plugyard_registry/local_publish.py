@@ -12,7 +12,9 @@ from plugyard_registry.handlers import RegistryContext
 from plugyard_registry.release import Release
 
 
-def foreseeable_refusal(catalog: Catalog, name: str, version: str, cid: str, publisher: str) -> RegistryRefusal | None:
+def foreseeable_refusal(
+    catalog: Catalog, name: str, version: str, cid: str, publisher: str, sha256: str | None = None
+) -> RegistryRefusal | None:
     """Why the application would refuse this publish, judged from the read model; None when it would not.
 
     Sources ask first so that content that cannot be published is neither fetched nor stored: the object store
@@ -22,7 +24,8 @@ def foreseeable_refusal(catalog: Catalog, name: str, version: str, cid: str, pub
     if view is None:
         return None
     existing = view.versions.get(version)
-    if existing is not None and existing["cid"] != cid:
+    same_bytes = sha256 is not None and existing is not None and existing.get("sha256") == sha256  # under an older CID
+    if existing is not None and existing["cid"] != cid and not same_bytes:
         return RegistryRefusal("conflict", f"{view.name} {version} is already published here with other content ({existing['cid']}); versions are immutable")
     if existing is None and publisher not in view.owners:
         return RegistryRefusal("refused", f"{view.name} is owned here by {', '.join(view.owners)}, not {publisher}")

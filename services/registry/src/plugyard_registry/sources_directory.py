@@ -83,7 +83,7 @@ class DirectorySourceRunner:
             self.say("%s not published: %s", folder.name, one_line(exc))
             return None
         refusal = await self.ctx.command(
-            lambda: foreseeable_refusal(self.ctx.app.catalog, release.name, release.version, release.cid, account.address)
+            lambda: foreseeable_refusal(self.ctx.app.catalog, release.name, release.version, release.cid, account.address, release.sha256)
         )
         if refusal is not None:
             self.say("%s not published: %s%s", folder.name, refusal.message, self.hint(refusal.code))
