@@ -83,15 +83,15 @@ def test_a_purchase_counts_once_it_is_confirmed():
     chain.mine(bought("paid"))
     indexer = Indexer(chain, confirmations=2)
     cursor, _ = run(indexer, Cursor(), view)
-    assert view.listing("paid", SELLER).listed
-    assert not view.entitled("paid", BUYER, SELLER)  # its block is not 2 deep yet
+    assert view.listing("paid", [SELLER]).listed
+    assert not view.entitled("paid", BUYER, [SELLER])  # its block is not 2 deep yet
     chain.mine()
     chain.mine()
     cursor, _ = run(indexer, cursor, view)
-    assert view.entitled("paid", BUYER, SELLER)
-    assert view.entitled("paid", SELLER, SELLER)  # the publisher
-    assert not view.entitled("paid", SQUATTER, SELLER)
-    assert view.entitled("free", SQUATTER, SELLER)  # never listed: installs as today
+    assert view.entitled("paid", BUYER, [SELLER])
+    assert view.entitled("paid", SELLER, [SELLER])  # the publisher
+    assert not view.entitled("paid", SQUATTER, [SELLER])
+    assert view.entitled("free", SQUATTER, [SELLER])  # never listed: installs as today
 
 
 def test_a_reorg_that_removes_a_purchase_removes_the_entitlement():
@@ -100,12 +100,12 @@ def test_a_reorg_that_removes_a_purchase_removes_the_entitlement():
     chain.mine(bought("paid"))
     indexer = Indexer(chain, confirmations=0)
     cursor, _ = run(indexer, Cursor(), view)
-    assert view.entitled("paid", BUYER, SELLER)
+    assert view.entitled("paid", BUYER, [SELLER])
     chain.reorg(1, [], [])  # the purchase's block replaced by two empty ones
     cursor, reverted = run(indexer, cursor, view)
     assert [p.buyer for p in reverted] == [BUYER]
-    assert not view.entitled("paid", BUYER, SELLER)
-    assert view.listing("paid", SELLER).price_wei == 10  # what stayed on the chain is still mirrored
+    assert not view.entitled("paid", BUYER, [SELLER])
+    assert view.listing("paid", [SELLER]).price_wei == 10  # what stayed on the chain is still mirrored
     assert cursor.block == chain.head()
 
 
@@ -117,7 +117,7 @@ def test_a_purchase_that_comes_back_on_the_new_branch_is_kept():
     cursor, _ = run(indexer, Cursor(), view)
     chain.reorg(1, [], [bought("paid")])  # included again, one block later
     cursor, _ = run(indexer, cursor, view)
-    assert view.entitled("paid", BUYER, SELLER)
+    assert view.entitled("paid", BUYER, [SELLER])
     assert view.purchases[("paid", BUYER)].block_number == 3
 
 
@@ -143,9 +143,9 @@ def test_a_chain_listing_by_someone_else_than_the_registrys_publisher_is_ignored
     chain, view = FakeChain(), MarketView()
     chain.mine(claimed("popular", SQUATTER), listed("popular", 10**18, SQUATTER))
     run(Indexer(chain, confirmations=0), Cursor(), view)
-    assert view.conflict("popular", SELLER) and "registry's record wins" in view.conflict("popular", SELLER)
-    assert not view.listing("popular", SELLER).listed
-    assert view.entitled("popular", BUYER, SELLER)  # nobody has to buy it from the squatter
+    assert view.conflict("popular", [SELLER]) and "registry's record wins" in view.conflict("popular", [SELLER])
+    assert not view.listing("popular", [SELLER]).listed
+    assert view.entitled("popular", BUYER, [SELLER])  # nobody has to buy it from the squatter
 
 
 def test_delisting_lifts_the_restriction_and_a_price_change_applies():
@@ -154,10 +154,10 @@ def test_delisting_lifts_the_restriction_and_a_price_change_applies():
     chain.mine(("shop", "PriceChanged", {"name": "paid", "seller": SELLER, "old_price": "10", "new_price": "20"}))
     indexer = Indexer(chain, confirmations=0)
     cursor, _ = run(indexer, Cursor(), view)
-    assert view.listing("paid", SELLER).price_wei == 20 and not view.entitled("paid", BUYER, SELLER)
+    assert view.listing("paid", [SELLER]).price_wei == 20 and not view.entitled("paid", BUYER, [SELLER])
     chain.mine(("shop", "Delisted", {"name": "paid", "seller": SELLER}))
     run(indexer, cursor, view)
-    assert view.entitled("paid", BUYER, SELLER)
+    assert view.entitled("paid", BUYER, [SELLER])
 
 
 def test_a_reorg_deeper_than_the_kept_hashes_mirrors_again_from_the_start():
@@ -168,8 +168,8 @@ def test_a_reorg_deeper_than_the_kept_hashes_mirrors_again_from_the_start():
     cursor, _ = run(indexer, Cursor(), view)
     chain.reorg(chain.head(), [claimed("paid"), listed("paid", 10)])  # every block after genesis replaced
     cursor, reverted = run(indexer, cursor, view)
-    assert reverted and not view.entitled("paid", BUYER, SELLER)
-    assert view.listing("paid", SELLER).listed
+    assert reverted and not view.entitled("paid", BUYER, [SELLER])
+    assert view.listing("paid", [SELLER]).listed
 
 
 @pytest.mark.parametrize(("confirmations", "max_range"), [(-1, 10), (0, 0)])

@@ -11,6 +11,7 @@ it (see `conflict`): otherwise anyone could claim a popular name on the chain an
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from plugyard_marketplace.indexer import ChainFact
@@ -78,24 +79,25 @@ class MarketView:
 
     # ---- answers
 
-    def conflict(self, name: str, registry_publisher: str | None) -> str | None:
-        """Why the chain's record of `name` is not trusted, or None when it is (or there is none)."""
+    def conflict(self, name: str, owners: Collection[str] | None) -> str | None:
+        """Why the chain's record of `name` is not trusted (its publisher is none of the registry's `owners` of the
+        name), or None when it is, or when there is no record on one side."""
         chain_publisher = self.publishers.get(name)
-        if chain_publisher is None or registry_publisher is None:
+        if chain_publisher is None or not owners:
             return None
-        if chain_publisher != registry_publisher.lower():
-            return (f"the chain's publisher of {name} is {chain_publisher}, but the Plugyard registry's is {registry_publisher.lower()}: "
-                    "the registry's record wins, and this chain listing is ignored")
+        if chain_publisher not in {owner.lower() for owner in owners}:
+            return (f"the chain's publisher of {name} is {chain_publisher}, not an owner of it in the Plugyard registry "
+                    f"({', '.join(sorted(o.lower() for o in owners))}): the registry's record wins, and this chain listing is ignored")
         return None
 
-    def listing(self, name: str, registry_publisher: str | None) -> ChainListing:
-        """The listing that counts for Plugyard: none when the chain's publisher is not the registry's."""
-        if self.conflict(name, registry_publisher):
+    def listing(self, name: str, owners: Collection[str] | None) -> ChainListing:
+        """The listing that counts for Plugyard: none when the chain's publisher is not an owner in the registry."""
+        if self.conflict(name, owners):
             return ChainListing(False, 0, None)
         return self.listings.get(name, ChainListing(False, 0, None))
 
-    def entitled(self, name: str, account: str, registry_publisher: str | None) -> bool:
-        listing = self.listing(name, registry_publisher)
+    def entitled(self, name: str, account: str, owners: Collection[str] | None) -> bool:
+        listing = self.listing(name, owners)
         account = account.lower()
         if not listing.listed or listing.price_wei == 0:
             return True
