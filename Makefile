@@ -25,7 +25,19 @@ $(IPFS_REFERENCE_STAMP): $(IPFS_REFERENCE)/package.json $(IPFS_REFERENCE)/packag
 		|| echo "setup: npm ci in $(IPFS_REFERENCE) failed; the tests against the IPFS reference will skip"; \
 	fi
 
-setup: $(STAMP) $(IPFS_REFERENCE_STAMP)
+# The local development chain `plugyard up` starts for the marketplace (anvil, tools/anvil), installed into the venv
+# when npm exists; without it `plugyard up` runs everything but the marketplace and says why.
+ANVIL_PREFIX := $(VENV)/anvil
+ANVIL_STAMP := $(ANVIL_PREFIX)/node_modules/.installed
+
+$(ANVIL_STAMP): tools/anvil/package.json tools/anvil/package-lock.json | $(UV)
+	@if command -v npm >/dev/null 2>&1; then \
+		(mkdir -p $(ANVIL_PREFIX) && cp tools/anvil/package.json tools/anvil/package-lock.json $(ANVIL_PREFIX)/ \
+		 && npm ci --prefix $(ANVIL_PREFIX) --no-audit --no-fund --loglevel=error && touch $@) \
+		|| echo "setup: npm ci in $(ANVIL_PREFIX) failed; plugyard up will run without the marketplace"; \
+	fi
+
+setup: $(STAMP) $(IPFS_REFERENCE_STAMP) $(ANVIL_STAMP)
 
 up: setup
 	$(VENV)/bin/plugyard up

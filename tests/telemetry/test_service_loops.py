@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from plugyard_telemetry.main import Every
+from plugyard_core.every import Every
 
 
 async def run_for(loop: Every, seconds: float) -> None:

@@ -1,0 +1,3 @@
+from plugyard_marketplace.main import main
+
+main()

@@ -1,0 +1,189 @@
+"""The marketplace's RPCs. Thin: decode, ask the chain, the registry or the application, encode.
+
+Calls to the chain block, so they run in threads of their own; answers about what was mirrored come from the
+application's view without touching the chain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from datetime import UTC, datetime
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from faststream.nats import NatsRouter
+from nats.aio.client import Client
+
+from plugyard_core.rpc import RpcError, ServiceUnavailable, call
+from plugyard_core.streams import rpc_subject
+from plugyard_schemas.marketplace import (
+    ChainRelease, ChainReply, ChainRequest, EntitlementReply, EntitlementRequest, FaucetReply, FaucetRequest, Listing,
+    MarketShowReply, MarketShowRequest, PrepareReply, PrepareRequest, ReputationReply, ReputationRequest, ReviewReply,
+    ReviewRequest, SubmitReply, SubmitRequest,
+)
+from plugyard_schemas.registry import InfoReply, InfoRequest
+from plugyard_marketplace.application import SERVICE
+from plugyard_marketplace.chain import ChainError, NotOurContract
+from plugyard_marketplace.reputation import PluginFacts, plugin_reputation, publisher_reputation
+from plugyard_marketplace.reviews import DEFAULT_MAX_AGE, ReviewRefused, verified_by, verify_review
+from plugyard_marketplace.transactions import Refused, prepare
+
+if TYPE_CHECKING:
+    from plugyard_marketplace.application import MarketplaceApplication
+    from plugyard_marketplace.chain import Chain
+
+REGISTRY_TIMEOUT_S = 5.0
+CHAIN_WORKERS = 8
+MAX_FAUCET_WEI = 1_000 * 10**18
+
+
+class Registry:
+    """The Plugyard registry as the marketplace asks it: a plugin's owners and versions."""
+
+    def __init__(self) -> None:
+        self.nc: Client | None = None
+
+    def connected(self, nc: Client) -> None:
+        self.nc = nc
+
+    async def info(self, name: str) -> InfoReply | None:
+        if self.nc is None:
+            raise RpcError("unavailable", "the marketplace is not connected to the bus yet")
+        try:
+            return await call(self.nc, rpc_subject("registry", "info"), InfoRequest(name=name), InfoReply, timeout=REGISTRY_TIMEOUT_S)
+        except ServiceUnavailable as exc:
+            raise RpcError("unavailable", f"the registry does not answer: {exc}") from None
+        except RpcError as exc:
+            if exc.code == "not_found":
+                return None
+            raise
+
+
+def build_router(
+    app: MarketplaceApplication | None, chain: Chain | None, registry: Registry | None,
+    dev_chain: Callable[[], bool] = lambda: False, confirmations: int = 0,
+) -> NatsRouter:
+    """`app` and `chain` may be None when the router is built only to document the bus (AsyncAPI)."""
+    router = NatsRouter()
+    threads = ThreadPoolExecutor(max_workers=CHAIN_WORKERS, thread_name_prefix="marketplace-chain")
+
+    async def in_thread(function, *args, **kwargs):
+        try:
+            return await asyncio.get_running_loop().run_in_executor(threads, functools.partial(function, *args, **kwargs))
+        except ChainError as exc:
+            raise RpcError("unavailable", str(exc)) from None
+
+    async def owners(name: str) -> tuple[InfoReply | None, list[str]]:
+        info = await registry.info(name)
+        return info, (list(info.owners) if info else [])
+
+    @router.subscriber(rpc_subject(SERVICE, "chain"), title="marketplace.chain")
+    async def chain_info(request: ChainRequest) -> ChainReply:
+        """The chain and contracts the marketplace uses, and how far it has mirrored them."""
+        head = await in_thread(chain.head)
+        fee = await in_thread(chain.fee_bps)
+        return ChainReply(chain_id=chain.chain_id, dev_chain=dev_chain(), registry=chain.addresses.registry, shop=chain.addresses.shop,
+                          fee_bps=fee, head_block=head, indexed_block=app.cursor().block, confirmations=confirmations)
+
+    @router.subscriber(rpc_subject(SERVICE, "prepare"), title="marketplace.prepare")
+    async def prepare_transactions(request: PrepareRequest) -> PrepareReply:
+        """The transactions an action needs, unsigned, for the client to sign with its own key."""
+        info, names = (None, []) if request.action == "withdraw" else await owners(request.name or "")
+        try:
+            return await in_thread(prepare, chain, request, info, names)
+        except Refused as exc:
+            raise RpcError("refused", str(exc)) from None
+
+    @router.subscriber(rpc_subject(SERVICE, "submit"), title="marketplace.submit")
+    async def submit(request: SubmitRequest) -> SubmitReply:
+        """Relay one client-signed transaction to the marketplace's contracts and wait for its receipt."""
+        try:
+            result = await in_thread(chain.relay, bytes.fromhex(request.raw_transaction[2:]))
+        except NotOurContract as exc:
+            raise RpcError("refused", str(exc)) from None
+        return SubmitReply(**result)
+
+    @router.subscriber(rpc_subject(SERVICE, "faucet"), title="marketplace.faucet")
+    async def faucet(request: FaucetRequest) -> FaucetReply:
+        """Fund an account, on the local development chain only."""
+        if not dev_chain():
+            raise RpcError("refused", f"the faucet runs only on a local development chain; chain {chain.chain_id} is not one")
+        amount = int(request.amount_wei)
+        if amount > MAX_FAUCET_WEI:
+            raise RpcError("invalid_request", f"at most {MAX_FAUCET_WEI // 10**18} ETH at a time")
+        balance = await in_thread(chain.faucet, request.account, amount)
+        return FaucetReply(account=request.account, balance_wei=str(balance))
+
+    @router.subscriber(rpc_subject(SERVICE, "entitlement"), title="marketplace.entitlement")
+    async def entitlement(request: EntitlementRequest) -> EntitlementReply:
+        """Whether an account may install a plugin: free, or bought by it, or its publisher's (as mirrored)."""
+        _, names = await owners(request.name)
+        with app.lock:
+            listing = app.view.listing(request.name, names)
+            entitled = app.view.entitled(request.name, request.account, names)
+            block = app.cursor().block
+        return EntitlementReply(name=request.name, account=request.account.lower(), listed=listing.listed,
+                                price_wei=str(listing.price_wei if listing.listed else 0), entitled=entitled, indexed_block=block)
+
+    @router.subscriber(rpc_subject(SERVICE, "show"), title="marketplace.show")
+    async def show(request: MarketShowRequest) -> MarketShowReply:
+        """A plugin's record on the chain (publisher, releases, listing), its reviews and its reputation."""
+        info, names = await owners(request.name)
+        with app.lock:
+            view = app.view
+            releases = [
+                ChainRelease(version=v, cid=f.args["cid"], manifest_digest=f.args["manifest_digest"], block_number=f.block_number, tx_hash=f.tx_hash)
+                for v, f in sorted(view.releases.get(request.name, {}).items(), key=lambda item: item[1].block_number)
+            ]
+            listing = view.listing(request.name, names)
+            reply = MarketShowReply(
+                name=request.name, registry_publisher=names[0].lower() if names else None, chain_publisher=view.publishers.get(request.name),
+                conflict=view.conflict(request.name, names), releases=releases, reviews=app.reviews.reviews(request.name),
+                listing=Listing(listed=listing.listed, price_wei=str(listing.price_wei), seller=listing.seller),
+                reputation=plugin_reputation(facts_of(request.name, info)),
+            )
+        return reply
+
+    @router.subscriber(rpc_subject(SERVICE, "review"), title="marketplace.review")
+    async def review(request: ReviewRequest) -> ReviewReply:
+        """A signed review, accepted only from an account that bought the plugin or whose loader installed it."""
+        info, names = await owners(request.name)
+        if info is None:
+            raise RpcError("not_found", f"the Plugyard registry has no plugin {request.name}")
+        try:
+            account = verify_review(request, chain_id=chain.chain_id, shop=chain.addresses.shop, now=datetime.now(UTC), max_age=DEFAULT_MAX_AGE)
+            with app.lock:
+                use = verified_by(account, request.name, purchasers=app.view.purchasers(request.name), installers=set(),
+                                  publisher=names[0].lower() if names else None)
+                if account in {n.lower() for n in names}:
+                    use = None
+                return app.accept_review(request, account, use)
+        except ReviewRefused as exc:
+            raise RpcError("refused", str(exc)) from None
+
+    @router.subscriber(rpc_subject(SERVICE, "reputation"), title="marketplace.reputation")
+    async def reputation(request: ReputationRequest) -> ReputationReply:
+        """A plugin's reputation and its publisher's, each term with the facts it rests on."""
+        info, names = await owners(request.name)
+        if info is None:
+            raise RpcError("not_found", f"the Plugyard registry has no plugin {request.name}")
+        with app.lock:
+            facts = facts_of(request.name, info)
+        publisher = names[0].lower() if names else None
+        return ReputationReply(plugin=plugin_reputation(facts), publisher=publisher_reputation(publisher, [facts]) if publisher else None)
+
+    def facts_of(name: str, info: InfoReply | None) -> PluginFacts:
+        """What the platform observed of a plugin (its caller holds the app's lock). Telemetry is not asked yet."""
+        versions = info.versions if info else []
+        return PluginFacts(
+            name=name, versions_published=len(versions),
+            cleared=sum(v.status == "cleared" for v in versions), warned=sum(v.status == "warned" for v in versions),
+            quarantined_by_scanner=sum(v.status == "quarantined" and not v.verdict_override for v in versions),
+            runtime_quarantines=sum(v.status == "quarantined" and v.verdict_override for v in versions),
+            yanks=sum(v.yanked for v in versions), telemetry=None, reviews=tuple(app.reviews.reviews(name)),
+            purchases=len(app.view.purchasers(name)), installs=0,
+        )
+
+    return router
