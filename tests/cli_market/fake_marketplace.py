@@ -156,7 +156,7 @@ class FakeMarketplace:
         self.block += 1
         index = len(self.received["submit"])
         if index in self.fail_submit:
-            return SubmitReply(tx_hash=tx_hash, block_number=self.block, succeeded=False, gas_used=30_000, error=self.fail_submit[index])
+            return SubmitReply(tx_hash=tx_hash, block_number=self.block, succeeded=False, gas_used=30_000, revert_reason=self.fail_submit[index])
         return SubmitReply(tx_hash=tx_hash, block_number=self.block, succeeded=True, gas_used=50_000 + index)
 
     def prepare_with(self, transactions: list[UnsignedTransaction], **fields: Any) -> None:

@@ -58,7 +58,7 @@ def sign_and_send(chain: Chain, key, reply) -> list[dict]:
             "gas": tx.gas, "maxFeePerGas": int(tx.max_fee_per_gas_wei), "maxPriorityFeePerGas": int(tx.max_priority_fee_per_gas_wei),
         })
         result = chain.relay(signed.raw_transaction)
-        assert result["succeeded"], (tx.what, result["error"])
+        assert result["succeeded"], (tx.what, result["revert_reason"])
         results.append(result)
     return results
 

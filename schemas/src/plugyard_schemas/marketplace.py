@@ -78,7 +78,7 @@ class SubmitReply(BaseModel):
     block_number: int
     succeeded: bool
     gas_used: int
-    error: str | None = Field(default=None, description="Why the chain reverted it, where the node says")
+    revert_reason: str | None = Field(default=None, description="Why the chain reverted it, where the node says")
 
 
 class FaucetRequest(BaseModel):

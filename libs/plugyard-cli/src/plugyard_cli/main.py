@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from plugyard_cli.commands import audit, authoring, bench, bus, cid, dev, events, keys, plugins, registry, registry_admin, rescan, scan, stack, telemetry, verdict
+from plugyard_cli.commands import audit, authoring, bench, bus, cid, dev, events, keys, market, plugins, registry, registry_admin, rescan, scan, stack, telemetry, verdict
 import logging
 
 from plugyard_cli.output import EXIT_INTERNAL, EXIT_USAGE, CliError, report_error
@@ -25,6 +25,7 @@ app.add_typer(bus.app, name="bus")
 app.add_typer(events.app, name="events")
 app.add_typer(audit.app, name="audit")
 app.add_typer(keys.app, name="keys")
+app.add_typer(market.app, name="market")
 app.command("init")(authoring.init)
 app.command("pack")(authoring.pack)
 app.command("cid")(cid.cid)

@@ -176,7 +176,7 @@ class Chain:
             raise ChainError(f"transaction {HexBytes(tx_hash).to_0x_hex()} was not mined within {RECEIPT_TIMEOUT_S:.0f} s") from None
         reason = None if receipt["status"] == 1 else self._revert_reason(decoded, sender, receipt["blockNumber"])
         return {"tx_hash": HexBytes(tx_hash).to_0x_hex(), "block_number": int(receipt["blockNumber"]),
-                "succeeded": receipt["status"] == 1, "gas_used": int(receipt["gasUsed"]), "error": reason}
+                "succeeded": receipt["status"] == 1, "gas_used": int(receipt["gasUsed"]), "revert_reason": reason}
 
     def _revert_reason(self, decoded: dict[str, Any], sender: str, block: int) -> str:
         """Why the chain reverted it: the same call replayed on the state before its block."""

@@ -21,8 +21,7 @@ from pydantic import BaseModel, ValidationError
 from plugyard_cli.amounts import AmountError, format_wei, parse_amount
 from plugyard_cli.bus import with_nats
 from plugyard_cli.output import EXIT_NO, EXIT_UNAVAILABLE, EXIT_USAGE, CliError, console, print_json
-from plugyard_core.json_limits import REPLY_MAX_DEPTH, JsonLimitExceeded, loads_within_limits
-from plugyard_core.rpc import RpcError, ServiceUnavailable, call, describe_validation_error, summarize_validation_error
+from plugyard_core.rpc import RpcError, call, describe_validation_error
 from plugyard_core.streams import rpc_subject
 from plugyard_schemas.marketplace import (
     ChainReply,
@@ -43,7 +42,6 @@ from plugyard_schemas.marketplace import (
     UnsignedTransaction,
     review_message,
 )
-from plugyard_schemas.rpc import ErrorReply
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -186,14 +184,14 @@ async def submit_all(nc: Client, account: LocalAccount, transactions: list[Unsig
                 progress.update(task, description=f"waiting for {index}/{total} to be mined")
             try:
                 if progress or as_json:
-                    reply = await submit_call(nc, raw)
+                    reply = await call(nc, rpc("submit"), SubmitRequest(raw_transaction=raw), SubmitReply, timeout=SUBMIT_TIMEOUT_S)
                 else:
                     with console.status("waiting for it to be mined…", spinner="dots"):
-                        reply = await submit_call(nc, raw)
+                        reply = await call(nc, rpc("submit"), SubmitRequest(raw_transaction=raw), SubmitReply, timeout=SUBMIT_TIMEOUT_S)
             except RpcError as error:
                 raise rpc_failure(f"{label} was not accepted{_after(done)}", error) from None
             if not reply.succeeded:
-                reason = reply.error or "reverted (the node gave no reason)"
+                reason = reply.revert_reason or "reverted (the node gave no reason)"
                 raise CliError(
                     f"{label} failed in block {reply.block_number} (tx {reply.tx_hash}): {reason}{_after(done)}",
                     code="reverted",
@@ -209,34 +207,6 @@ async def submit_all(nc: Client, account: LocalAccount, transactions: list[Unsig
         if progress:
             progress.stop()
     return done
-
-
-async def submit_call(nc: Client, raw: str) -> SubmitReply:
-    """`submit`, read by hand: a SubmitReply has a field named `error` (the chain's reason, or null), which
-    `plugyard_core.rpc.call` would take for the error envelope `{"error": {"code", "message"}}`. Only an `error`
-    that is an object is the envelope here; anything else is a SubmitReply."""
-    from nats.errors import NoRespondersError, TimeoutError as NatsTimeout
-
-    subject = rpc("submit")
-    try:
-        message = await nc.request(subject, SubmitRequest(raw_transaction=raw).model_dump_json().encode(), timeout=SUBMIT_TIMEOUT_S)
-    except NoRespondersError:
-        raise ServiceUnavailable(f"no service answers on {subject}") from None
-    except NatsTimeout:
-        raise ServiceUnavailable(f"no reply on {subject} within {SUBMIT_TIMEOUT_S:g} s") from None
-    try:
-        body = loads_within_limits(message.data, max_depth=REPLY_MAX_DEPTH)
-    except JsonLimitExceeded as exc:
-        raise RpcError("internal", f"the reply on {subject} is refused: {exc}") from None
-    except ValueError:
-        raise RpcError("internal", f"the reply on {subject} is not JSON") from None
-    try:
-        if isinstance(body, dict) and isinstance(body.get("error"), dict):
-            error = ErrorReply.model_validate(body).error
-            raise RpcError(error.code, error.message)
-        return SubmitReply.model_validate(body)
-    except ValidationError as exc:
-        raise RpcError("internal", f"the reply on {subject} is not a valid SubmitReply: {summarize_validation_error(exc)}") from None
 
 
 def _hex_digits(text: str) -> str:
