@@ -3,9 +3,12 @@
 from plugyard_schemas.cloudevent import SPEC_VERSION, CloudEvent
 from plugyard_schemas.ledger import MessageRejected, SqlReply, SqlRequest, VerifyReply, VerifyRequest
 from plugyard_schemas.loader import (
+    AccountProof,
     ActionStats,
     BenchReply,
     BenchRequest,
+    ChallengeReply,
+    ChallengeRequest,
     HostAnnouncement,
     HostsRequest,
     InstallReply,
@@ -29,6 +32,7 @@ from plugyard_schemas.loader import (
     SlowCall,
     TelemetrySample,
     UnloadRequest,
+    install_challenge_message,
 )
 from plugyard_schemas.marketplace import (
     ChainReply,
@@ -164,6 +168,10 @@ __all__ = [
     "RuntimeQuarantineReply",
     "RuntimeQuarantineRequest",
     "InstallRequest",
+    "AccountProof",
+    "ChallengeReply",
+    "ChallengeRequest",
+    "install_challenge_message",
     "BenchReply",
     "BenchRequest",
     "HostAnnouncement",

@@ -11,13 +11,51 @@ from pydantic import BaseModel, ConfigDict, Field
 PluginState = Literal["starting", "running", "reloading", "backoff", "failed", "stopped"]
 Requirement = Field(min_length=1, max_length=300)
 PluginNameField = Field(min_length=1, max_length=100)
+Challenge = Field(pattern=r"^0x[0-9a-f]{64}$", description="32 random bytes from the loader, lower-case hex")
+INSTALL_CHALLENGE_HEADER = "plugyard-install:v1"
+
+
+def install_challenge_message(host: str, challenge: str) -> str:
+    """The text a client signs (EIP-191 personal message) to prove its account to loader `host` for one install.
+
+    It names Plugyard, the host and the challenge, one per line, so that a signature for one host's challenge
+    holds nowhere else, and no other Plugyard statement (each has its own first line) reads the same.
+    """
+    for what, value in (("host", host), ("challenge", challenge)):
+        if not value or not value.isprintable():
+            raise ValueError(f"the install challenge's {what} must be one line of printable text")
+    return f"{INSTALL_CHALLENGE_HEADER}\nProve this account to a Plugyard loader for one install.\nhost: {host}\nchallenge: {challenge}"
 
 
 # --- RPCs -----------------------------------------------------------------------------------------------------
 
 
+class ChallengeRequest(BaseModel):
+    """Ask a loader host for a fresh install challenge (`plugyard.rpc.loader.<host>.challenge`)."""
+
+
+class ChallengeReply(BaseModel):
+    """A challenge the client signs (see `install_challenge_message`) to prove an account at install: it is good for
+    one install request on this host only, until `expires_at`."""
+
+    challenge: str = Challenge
+    expires_at: str = Field(description="UTC time after which the loader refuses the challenge, ISO 8601")
+
+
+class AccountProof(BaseModel):
+    """The signature of an account's key (EIP-191 personal message) over `install_challenge_message(host, challenge)`."""
+
+    account: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$", description="The account (address) the install is for")
+    challenge: str = Challenge
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$", description="65 bytes: r, s, v")
+
+
 class InstallRequest(BaseModel):
     requirements: list[str] = Field(min_length=1, max_length=50, description="PEP 508-style plugin requirements, e.g. 'textkit>=1.0'")
+    proof: AccountProof | None = Field(
+        default=None, description="Proves the account a priced plugin is installed for (the marketplace says whether it is entitled); "
+        "without it, only plugins that are free (or not sold) install",
+    )
 
 
 class InstalledVersion(BaseModel):
@@ -157,10 +195,15 @@ class PluginHosted(BaseModel):
 
 
 class PluginInstalled(_EventData):
-    """A cleared (or warned) version was fetched, verified again and unpacked into a loader's cache."""
+    """A cleared (or warned) version was fetched, verified again and unpacked into a loader's cache; or, with
+    `account`, a version already in the cache was installed again for a proven account not recorded there before."""
 
     cid: str
     status: str
+    account: str | None = Field(
+        default=None, description="The account the install was proven for (a signature over a fresh challenge), if any: "
+        "that account's loader installed this version",
+    )
 
 
 class PluginLoaded(_EventData):
