@@ -39,6 +39,14 @@ class LoaderApplication(PlugyardApplication):
         """A version that was not installed because its archive is not what it claims to be (no worker ever ran)."""
         self.record(name, "failed", version=version, crashes=0, window_s=0.0, reason=reason)
 
+    def installed_for(self, name: str, version: str, account: str) -> bool:
+        """Whether this host already recorded an install of that version for that account."""
+        try:
+            plugin: HostedPlugin = self.repository.get(hosted_id(self.host, name))
+        except AggregateNotFoundError:
+            return False
+        return account.lower() in getattr(plugin, "accounts", {}).get(version, [])
+
     def violations(self, name: str, version: str) -> int:
         try:
             plugin: HostedPlugin = self.repository.get(hosted_id(self.host, name))

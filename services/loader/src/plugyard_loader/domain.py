@@ -26,10 +26,13 @@ class HostedPlugin(Aggregate):
         self.host = host
         self.name = name
         self.violations: dict[str, int] = {}
+        self.accounts: dict[str, list[str]] = {}  # version -> accounts (lower case) it was installed for here
 
     @event("PluginInstalled")
-    def installed(self, name: str, version: str, host: str, cid: str, status: str) -> None:
-        pass
+    def installed(self, name: str, version: str, host: str, cid: str, status: str, account: str | None = None) -> None:
+        if account is not None:
+            accounts = self.__dict__.setdefault("accounts", {})  # histories from before accounts were recorded
+            accounts.setdefault(version, []).append(account.lower())
 
     @event("PluginLoaded")
     def loaded(self, name: str, version: str, host: str, pid: int, layers: dict[str, str], dev: bool) -> None:

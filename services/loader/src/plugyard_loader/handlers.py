@@ -1,4 +1,4 @@
-"""The loader's RPCs on `plugyard.rpc.loader.<host>.<verb>`: install, load, unload, reload, ps, bench. Thin: decode, call, encode."""
+"""The loader's RPCs on `plugyard.rpc.loader.<host>.<verb>`: challenge, install, load, unload, reload, ps, bench. Thin: decode, call, encode."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from plugyard_schemas.registry_events import VersionQuarantined
 from plugyard_schemas.loader import (
     BenchReply,
     BenchRequest,
+    ChallengeReply,
+    ChallengeRequest,
     HostAnnouncement,
     HostsRequest,
     InstallReply,
@@ -87,10 +89,17 @@ def build_router(loader: Loader | None) -> NatsRouter:
         """Every loader answers, so a client that gathers replies for a moment learns every host on the bus."""
         return HostAnnouncement(host=loader.host, plugins=len(loader.runners))
 
+    @router.subscriber(loader_subject(host, "challenge"), title="loader.challenge")
+    async def challenge(request: ChallengeRequest) -> ChallengeReply:
+        """A fresh challenge (32 random bytes) that a client signs to prove its account at install: single use, this
+        host only, expiring after a short while."""
+        return loader.challenge()
+
     @router.subscriber(loader_subject(host, "install"), title="loader.install")
     async def install(request: InstallRequest) -> InstallReply:
-        """Resolve through the registry, fetch by CID, verify digest and signature again, unpack into this host's cache."""
-        return InstallReply(host=loader.host, installed=await loader.install(request.requirements))
+        """Resolve through the registry, ask the marketplace whether priced versions are paid for by the proven account
+        (if any), fetch by CID, verify digest and signature again, unpack into this host's cache."""
+        return InstallReply(host=loader.host, installed=await loader.install(request.requirements, request.proof))
 
     @router.subscriber(loader_subject(host, "load"), title="loader.load")
     async def load(request: LoadRequest) -> PluginReply:

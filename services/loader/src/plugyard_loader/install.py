@@ -1,4 +1,5 @@
-"""`install`: resolve through the registry, fetch each archive by CID, verify it again, unpack it into the cache.
+"""`install`: resolve through the registry, ask the marketplace whether priced versions are paid for (see
+`plugyard_loader.paid`), fetch each archive by CID, verify it again, unpack it into the cache.
 
 The loader trusts nothing the registry says about the bytes: it recomputes the CID and sha256, reads the
 manifest from the archive and checks the publisher's signature over the release statement itself. Bytes in the
@@ -26,6 +27,7 @@ from plugyard_core.artifact_store import ArtifactError, ArtifactMismatch, get_ve
 from plugyard_core.rpc import RpcError, call
 from plugyard_core.streams import rpc_subject
 from plugyard_loader.cache import CachedVersion, PluginCache
+from plugyard_loader.paid import MarketplaceGate
 from plugyard_schemas.loader import InstalledVersion
 from plugyard_schemas.registry import InfoReply, InfoRequest, ResolveReply, ResolveRequest, VersionInfo
 
@@ -102,16 +104,20 @@ async def install_dependencies(requirements: list[str], target: Path) -> None:
 
 class Installer:
     def __init__(
-        self, nc: Client, cache: PluginCache, on_installed: Callable[[CachedVersion], None],
+        self, nc: Client, cache: PluginCache, on_installed: Callable[[CachedVersion, str | None], None],
         on_refused: Callable[[str, str, str], None] = lambda name, version, reason: None,
+        installed_for: Callable[[str, str, str], bool] = lambda name, version, account: False,
     ) -> None:
         self.nc = nc
         self.cache = cache
-        self.on_installed = on_installed
+        self.on_installed = on_installed  # (the cached version, the proven account or None)
         self.on_refused = on_refused  # (name, version, reason): archives that are not their CID's content
+        self.installed_for = installed_for  # (name, version, account): this host already recorded that install
+        self.marketplace = MarketplaceGate(nc)
         self._lock = asyncio.Lock()  # one install at a time: two installs of one version must not race in the cache
 
-    async def install(self, requirements: list[str]) -> list[InstalledVersion]:
+    async def install(self, requirements: list[str], account: str | None = None) -> list[InstalledVersion]:
+        """`account`: the account the client proved (None: no proof); priced plugins install only if it is entitled."""
         async with self._lock:
             plan = await call(
                 self.nc, rpc_subject("registry", "resolve"), ResolveRequest(requirements=requirements), ResolveReply, timeout=REGISTRY_TIMEOUT_S
@@ -119,11 +125,18 @@ class Installer:
             infos = [(step.name, await version_info(self.nc, step.name, step.version)) for step in plan.install_order]
             for name, info in infos:  # refuse the whole plan before touching the cache
                 check_installable(name, info)
-            return [await self._install_one(name, info) for name, info in infos]
+            # Every version of the plan, cached or not: a copy already in this host's cache is no licence.
+            checks = await asyncio.gather(*(self.marketplace.check(name, info.version, account) for name, info in infos), return_exceptions=True)
+            for outcome in checks:
+                if isinstance(outcome, BaseException):
+                    raise outcome
+            return [await self._install_one(name, info, account) for name, info in infos]
 
-    async def _install_one(self, name: str, info: VersionInfo) -> InstalledVersion:
+    async def _install_one(self, name: str, info: VersionInfo, account: str | None) -> InstalledVersion:
         cached = self.cache.get(name, info.version)
         if cached is not None and cached.record.get("cid") == info.cid:
+            if account is not None and not self.installed_for(name, info.version, account):
+                self.on_installed(cached, account)  # installed (again) for an account not yet recorded here
             return self._reply(cached, info, newly=False)
         try:
             data = await get_verified_artifact(self.nc.jetstream(), info.cid)
@@ -153,7 +166,7 @@ class Installer:
         finally:
             shutil.rmtree(staged, ignore_errors=True)
         log.info("installed %s %s (%s)", name, info.version, info.cid)
-        self.on_installed(cached)
+        self.on_installed(cached, account)
         return self._reply(cached, info, newly=True)
 
     @staticmethod

@@ -23,6 +23,7 @@ from plugyard_loader.cache import CachedVersion, PluginCache
 from plugyard_loader.install import INSTALLABLE, Installer, check_installable, version_info
 from plugyard_loader.invocation import InvocationRouter
 from plugyard_loader.loaded_list import LoadedList
+from plugyard_loader.paid import ChallengeBook
 from plugyard_loader.runner import CrashPolicy, PluginRunner, Target
 from plugyard_loader.sandbox_plan import PlanError, drop_ids, plan_worker
 from plugyard_loader.state_volume import StateVolumes, size_mb
@@ -32,7 +33,15 @@ from plugyard_sandbox.egress_proxy import EgressProxy
 from plugyard_sandbox.errors import SandboxUnavailable
 from plugyard_sandbox.probe import LayerProbe, probe_layers
 from plugyard_sandbox.seccomp_filter import compile_filter
-from plugyard_schemas.loader import BenchReply, BenchRequest, InstalledVersion, PluginStatus, TelemetrySample
+from plugyard_schemas.loader import (
+    AccountProof,
+    BenchReply,
+    BenchRequest,
+    ChallengeReply,
+    InstalledVersion,
+    PluginStatus,
+    TelemetrySample,
+)
 from plugyard_schemas.registry import RuntimeQuarantineReply, RuntimeQuarantineRequest
 from plugyard_worker.host import WorkerHandle, WorkerStartError
 from plugyard_worker.runtime import runtime_read_dirs, stage_runtime
@@ -62,6 +71,7 @@ class Loader:
         self.nc: Client | None = None
         self.invocations: InvocationRouter | None = None
         self.installer: Installer | None = None
+        self.challenges = ChallengeBook(host)
         self._background: set[asyncio.Task[None]] = set()
         self._benching: set[str] = set()  # plugins with a bench running here
         self._bench_workers: set[WorkerHandle] = set()
@@ -81,7 +91,8 @@ class Loader:
     async def attach(self, nc: Client) -> None:
         self.nc = nc
         self.invocations = InvocationRouter(nc, self.runners)
-        self.installer = Installer(nc, self.cache, self._installed, self.app.install_refused)  # one, so that its lock serializes every install
+        # One installer, so that its lock serializes every install.
+        self.installer = Installer(nc, self.cache, self._installed, self.app.install_refused, self.app.installed_for)
         for name, version in self.loaded_list.entries().items():
             try:
                 await self.load(name, version)
@@ -106,13 +117,20 @@ class Loader:
 
     # --- install --------------------------------------------------------------------------------------------------
 
-    async def install(self, requirements: list[str]) -> list[InstalledVersion]:
+    def challenge(self) -> ChallengeReply:
+        """A fresh challenge for `install`'s account proof: single use, on this host only, for a short while."""
+        return self.challenges.issue()
+
+    async def install(self, requirements: list[str], proof: AccountProof | None = None) -> list[InstalledVersion]:
         if self.installer is None:
             raise RpcError("unavailable", "the loader is not connected to NATS yet")
-        return await self.installer.install(requirements)
+        account = self.challenges.verify(proof) if proof is not None else None
+        return await self.installer.install(requirements, account)
 
-    def _installed(self, cached: CachedVersion) -> None:
-        self.app.record(cached.name, "installed", version=cached.version, cid=cached.record["cid"], status=cached.record["status"])
+    def _installed(self, cached: CachedVersion, account: str | None) -> None:
+        self.app.record(
+            cached.name, "installed", version=cached.version, cid=cached.record["cid"], status=cached.record["status"], account=account,
+        )
 
     # --- load, reload, unload -------------------------------------------------------------------------------------
 
