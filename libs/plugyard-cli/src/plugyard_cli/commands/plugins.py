@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 from contextlib import nullcontext
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from eth_account.messages import encode_defunct
+from eth_account.signers.local import LocalAccount
 from nats.aio.client import Client
 from nats.errors import NoRespondersError, TimeoutError as NatsTimeout
 from rich.table import Table
@@ -14,11 +17,15 @@ from rich.table import Table
 from plugyard_cli.bus import with_nats
 from plugyard_cli.loader_hosts import loader_host
 from plugyard_cli.output import EXIT_NO, EXIT_UNAVAILABLE, EXIT_USAGE, CliError, console, err_console, print_json
+from plugyard_cli.signing_key import load_signing_key
 from plugyard_core.json_limits import REPLY_MAX_DEPTH, JsonLimitExceeded, loads_within_limits
 from plugyard_core.rpc import call
 from plugyard_core.streams import loader_subject, plugin_subject
 from plugyard_schemas.loader import (
     INVOKE_TIMEOUT_HEADER,
+    AccountProof,
+    ChallengeReply,
+    ChallengeRequest,
     InstallReply,
     InstallRequest,
     LoadRequest,
@@ -28,10 +35,12 @@ from plugyard_schemas.loader import (
     PsRequest,
     ReloadRequest,
     UnloadRequest,
+    install_challenge_message,
 )
 from pydantic import BaseModel
 
 INSTALL_TIMEOUT_S = 900.0
+CHALLENGE_TIMEOUT_S = 10.0
 LOAD_TIMEOUT_S = 60.0
 
 Host = Annotated[str | None, typer.Option("--host", help="The loader host (default: PLUGYARD_LOADER_HOST, else the only loader on the bus, else this machine's)")]
@@ -46,14 +55,33 @@ def loader_call(host: str | None, verb: str, request: BaseModel, reply: type[Bas
     return with_nats(run)
 
 
+def proven_install(host: str | None, requirements: list[str], account: LocalAccount | None) -> InstallReply:
+    """Install on the chosen loader; with an account, first prove it: sign the host's fresh challenge with its key."""
+
+    async def run(nc: Client) -> InstallReply:
+        chosen = await loader_host(nc, host)
+        proof = None
+        if account is not None:
+            challenge: ChallengeReply = await call(nc, loader_subject(chosen, "challenge"), ChallengeRequest(), ChallengeReply, timeout=CHALLENGE_TIMEOUT_S)
+            signed = account.sign_message(encode_defunct(text=install_challenge_message(chosen, challenge.challenge)))
+            proof = AccountProof(account=account.address, challenge=challenge.challenge, signature="0x" + bytes(signed.signature).hex())
+        request = InstallRequest(requirements=requirements, proof=proof)
+        return await call(nc, loader_subject(chosen, "install"), request, InstallReply, timeout=INSTALL_TIMEOUT_S)
+
+    return with_nats(run)
+
+
 def install(
     requirements: Annotated[list[str], typer.Argument(metavar="REQ...", help="Plugin requirements, e.g. textkit or 'textkit>=1.0'")],
     host: Host = None,
+    key: Annotated[Path | None, typer.Option("--key", help="Your key file: proves your account to the loader, for plugins you bought")] = None,
     as_json: Json = False,
 ) -> None:
-    """Install plugins (and the plugins they require) into a loader's cache: only cleared or warned versions, verified again."""
+    """Install plugins (and the plugins they require) into a loader's cache: only cleared or warned versions, verified again.
+    A paid plugin installs only for an account that bought it: give that account's key with --key."""
+    account = load_signing_key(key) if key is not None else None  # a passphrase prompt comes before the spinner
     with err_console.status(f"installing {' '.join(requirements)}", spinner="dots") if not as_json else nullcontext():
-        reply: InstallReply = loader_call(host, "install", InstallRequest(requirements=requirements), InstallReply, INSTALL_TIMEOUT_S)
+        reply = proven_install(host, requirements, account)
     if as_json:
         print_json(reply.model_dump())
         return
