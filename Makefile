@@ -25,6 +25,18 @@ $(IPFS_REFERENCE_STAMP): $(IPFS_REFERENCE)/package.json $(IPFS_REFERENCE)/packag
 		|| echo "setup: npm ci in $(IPFS_REFERENCE) failed; the tests against the IPFS reference will skip"; \
 	fi
 
+# Akash's own SDL parser (@akashnetwork/akashjs) the Akash deployment's test checks deploy/akash/deploy.yaml with
+# (tests/akash_reference): installed when npm exists. --ignore-scripts: akashjs depends on keytar, whose install
+# script builds a native module (needing libsecret) that the SDL parser never loads.
+AKASH_REFERENCE := tests/akash_reference
+AKASH_REFERENCE_STAMP := $(AKASH_REFERENCE)/node_modules/.installed
+
+$(AKASH_REFERENCE_STAMP): $(AKASH_REFERENCE)/package.json $(AKASH_REFERENCE)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		(npm ci --prefix $(AKASH_REFERENCE) --ignore-scripts --no-audit --no-fund --loglevel=error && touch $@) \
+		|| echo "setup: npm ci in $(AKASH_REFERENCE) failed; the Akash SDL test will skip"; \
+	fi
+
 # The local development chain `plugyard up` starts for the marketplace (anvil, tools/anvil), installed into the venv
 # when npm exists; without it `plugyard up` runs everything but the marketplace and says why.
 ANVIL_PREFIX := $(VENV)/anvil
@@ -37,7 +49,7 @@ $(ANVIL_STAMP): tools/anvil/package.json tools/anvil/package-lock.json | $(UV)
 		|| echo "setup: npm ci in $(ANVIL_PREFIX) failed; plugyard up will run without the marketplace"; \
 	fi
 
-setup: $(STAMP) $(IPFS_REFERENCE_STAMP) $(ANVIL_STAMP)
+setup: $(STAMP) $(IPFS_REFERENCE_STAMP) $(AKASH_REFERENCE_STAMP) $(ANVIL_STAMP)
 
 up: setup
 	$(VENV)/bin/plugyard up

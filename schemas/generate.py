@@ -21,13 +21,18 @@ from plugyard_core.services import SERVICES, service_module
 from plugyard_core.streams import EVENTS_SUBJECTS, TELEMETRY_SUBJECTS, event_subject
 from plugyard_schemas.cloudevent import CloudEvent
 from plugyard_schemas.loader import LOADER_EVENTS
+from plugyard_schemas.marketplace import MARKETPLACE_EVENTS
 from plugyard_schemas.registry_events import REGISTRY_EVENTS
 from plugyard_schemas.scanner import SCANNER_EVENTS
+from plugyard_schemas.telemetry import TELEMETRY_EVENTS
 
 HERE = Path(__file__).resolve().parent
 VERSION = "0.1.0"
 # Each service's events: the model of a CloudEvent's `data` (the envelope is CloudEvent).
-SERVICE_EVENTS = {"registry": REGISTRY_EVENTS, "scanner": SCANNER_EVENTS, "loader": LOADER_EVENTS}
+SERVICE_EVENTS = {
+    "registry": REGISTRY_EVENTS, "scanner": SCANNER_EVENTS, "loader": LOADER_EVENTS, "telemetry": TELEMETRY_EVENTS,
+    "marketplace": MARKETPLACE_EVENTS,
+}
 
 
 def message_models() -> dict[str, type[BaseModel]]:

@@ -1,4 +1,5 @@
-"""The deploy files at the repo root: docker-compose.yml, Dockerfile, .dockerignore and Tiltfile.
+"""The deploy files at the repo root: docker-compose.yml, Dockerfile, .dockerignore and Tiltfile (deploy/akash has
+its own test, test_akash_sdl.py).
 
 No Docker engine and no Tilt here, so: Debian's `docker-compose` checks the compose file (it parses
 without an engine), a Starlark interpreter evaluates the Tiltfile with Tilt's builtins recorded, and what
@@ -13,9 +14,9 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -24,10 +25,32 @@ from plugyard_core.connection import NatsRefused, connect
 from plugyard_core.streams import missing_streams
 from plugyard_core.embedded_nats import free_port
 from plugyard_core.services import SERVICES as PLATFORM_SERVICES
+from plugyard_cli.chain_node import anvil_argv
+from tests.ports import wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every service of the platform must have its container and its Tilt resource: adding one fails here until it does.
 SERVICES = list(PLATFORM_SERVICES)
+# The one service that talks to a chain, and what runs the local development chain for it.
+CHAIN_SERVICE = "marketplace"
+# Where `make setup` installs anvil from npm (tools/anvil) for `plugyard up` and Tilt.
+ANVIL = ".venv/anvil/node_modules/.bin/anvil"
+ANVIL_VERSION = json.loads((ROOT / "tools/anvil/package.json").read_text())["dependencies"]["@foundry-rs/anvil-linux-amd64"]
+
+
+def options(argv: list[str]) -> dict[str, str | None]:
+    """`--flag value` and bare `--flag` pairs of a command line, by flag."""
+    found: dict[str, str | None] = {}
+    for i, arg in enumerate(argv):
+        if arg.startswith("--"):
+            following = argv[i + 1] if i + 1 < len(argv) else None
+            found[arg] = None if following is None or following.startswith("--") else following
+    return found
+
+
+def anvil_options(argv: list[str]) -> dict[str, str | None]:
+    """The options `plugyard up` starts anvil with (plugyard_cli.chain_node), for comparison."""
+    return options(argv[1:])
 
 
 # --- docker-compose.yml -------------------------------------------------------------------------
@@ -77,6 +100,7 @@ def test_each_service_has_a_container_running_it(compose, name):
         "nats": "service_healthy",
         "postgres": "service_healthy",
         "bus-init": "service_completed_successfully",
+        **({"chain": "service_healthy"} if name == CHAIN_SERVICE else {}),
     }
     assert env["PLUGYARD_NATS_CREDS"] == f"/bus/creds/{name}.nk"
     assert "bus-creds:/bus:ro" in service["volumes"]
@@ -121,6 +145,32 @@ def test_the_bus_containers_write_credentials_then_create_streams_as_admin(compo
     assert "bus-creds:/bus" in bus["volumes"]
     assert compose["services"]["nats"]["depends_on"] == {"bus": {"condition": "service_completed_successfully"}}
     assert init["command"] == ["bus", "init"] and init["environment"]["PLUGYARD_NATS_CREDS"] == "/bus/creds/admin.nk"
+
+
+def test_the_chain_container_runs_anvil_for_the_marketplace_with_its_state_on_a_volume(compose, tmp_path):
+    chain = compose["services"]["chain"]
+    assert "build" not in chain, "the chain runs Foundry's image, not ours"
+    # Pinned, and the same anvil release that `make setup` installs for `plugyard up`.
+    assert chain["image"] == f"ghcr.io/foundry-rs/foundry:v{ANVIL_VERSION}"
+    # The image's entrypoint is `/bin/sh -c`, which would run only the first word of a command list.
+    assert chain["entrypoint"] == ["anvil"]
+    flags = options(chain["command"])
+    assert flags["--host"] == "0.0.0.0"
+    state = flags["--state"]
+    assert state and named_volume_at(chain, compose, str(Path(state).parent)), "anvil's state is not on a named volume"
+    # The same chain as `plugyard up` runs, but for where it listens, where its state is and its log.
+    local = anvil_options(anvil_argv(Path("anvil"), 8545, tmp_path))
+    for flag in ("--host", "--port", "--state", "--silent"):
+        local.pop(flag)
+        flags.pop(flag, None)
+    assert flags == local
+    assert chain["healthcheck"]["test"] == ["CMD", "cast", "block-number", "--rpc-url", f"http://127.0.0.1:{options(chain['command'])['--port']}"]
+    market = compose["services"][CHAIN_SERVICE]
+    assert market["environment"]["PLUGYARD_CHAIN_URL"] == f"http://chain:{options(chain['command'])['--port']}"
+    assert market["depends_on"]["chain"] == {"condition": "service_healthy"}
+    # Only the marketplace talks to a chain.
+    assert [name for name, spec in compose["services"].items() if "chain" in (spec.get("depends_on") or {})] == [CHAIN_SERVICE]
+    assert [name for name, spec in compose["services"].items() if "PLUGYARD_CHAIN_URL" in (spec.get("environment") or {})] == [CHAIN_SERVICE]
 
 
 def test_postgres_is_16_with_a_healthcheck_and_a_volume(compose):
@@ -214,7 +264,7 @@ def argv(command: str | list[str]) -> list[str]:
 
 def test_tiltfile_runs_setup_then_nats_then_each_service():
     resources = evaluate_tiltfile({})
-    assert sorted(resources) == sorted(["setup", "nats", "bus-init", *SERVICES])
+    assert sorted(resources) == sorted(["setup", "nats", "bus-init", "chain", *SERVICES])
     assert resources["setup"]["cmd"] == "make setup"
     assert resources["nats"]["resource_deps"] == ["setup"]
     assert resources["bus-init"]["resource_deps"] == ["nats"]
@@ -223,7 +273,7 @@ def test_tiltfile_runs_setup_then_nats_then_each_service():
     for name in SERVICES:
         service = resources[name]
         assert service["serve_cmd"] == f".venv/bin/plugyard service {name}"
-        assert set(service["resource_deps"]) == {"setup", "nats", "bus-init"}
+        assert set(service["resource_deps"]) == {"setup", "nats", "bus-init"} | ({"chain"} if name == CHAIN_SERVICE else set())
         assert service["serve_env"]["PLUGYARD_NATS_URL"] == "nats://127.0.0.1:4222"
         assert service["serve_env"]["PLUGYARD_NATS_CREDS"] == f".plugyard/creds/{name}.nk"
         assert f"services/{name}/src" in service["deps"]
@@ -237,14 +287,37 @@ def test_tiltfile_nats_port_can_be_overridden():
     assert {resources[name]["serve_env"]["PLUGYARD_NATS_URL"] for name in SERVICES} == {"nats://127.0.0.1:4333"}
 
 
+def test_tiltfile_chain_is_the_anvil_plugyard_up_runs_and_only_the_marketplace_uses_it(tmp_path):
+    resources = evaluate_tiltfile({"PLUGYARD_DATA_DIR": str(tmp_path)})
+    chain = resources["chain"]
+    assert chain["resource_deps"] == ["setup"]
+    assert chain["readiness_probe"]["tcp_socket"]["port"] == 8545
+    # The same command line as `plugyard up` (state in <data dir>/chain), with the anvil `make setup` installs.
+    assert argv(chain["serve_cmd"]) == anvil_argv(Path(ANVIL), 8545, tmp_path)
+    assert argv(chain["cmd"]) == ["mkdir", "-p", str(tmp_path / "chain")]
+    assert resources[CHAIN_SERVICE]["serve_env"]["PLUGYARD_CHAIN_URL"] == "http://127.0.0.1:8545"
+    assert [name for name, r in resources.items() if "chain" in r["resource_deps"]] == [CHAIN_SERVICE]
+    assert [name for name, r in resources.items() if "PLUGYARD_CHAIN_URL" in r["serve_env"]] == [CHAIN_SERVICE]
+    moved = evaluate_tiltfile({"PLUGYARD_CHAIN_PORT": "8555"})
+    assert moved["chain"]["readiness_probe"]["tcp_socket"]["port"] == 8555
+    assert options(argv(moved["chain"]["serve_cmd"]))["--port"] == "8555"
+    assert moved[CHAIN_SERVICE]["serve_env"]["PLUGYARD_CHAIN_URL"] == "http://127.0.0.1:8555"
+
+
 def test_every_command_the_tiltfile_runs_exists():
+    without_npm = []
     for name, resource in evaluate_tiltfile({}).items():
         for command in (resource["cmd"], resource["serve_cmd"]):
             if not command:
                 continue
             program = argv(command)[0]
             path = ROOT / program if "/" in program else shutil.which(program)
+            if program == ANVIL and shutil.which("npm") is None and not (path and Path(path).is_file()):
+                without_npm.append(name)  # `make setup` installs anvil only where npm exists
+                continue
             assert path and Path(path).is_file() and os.access(path, os.X_OK), f"{name} runs {program}, which does not exist (make setup?)"
+    if without_npm:
+        pytest.skip(f"{', '.join(without_npm)} runs {ANVIL}, which `make setup` installs only where npm exists (no npm here)")
 
 
 def test_tiltfile_setup_and_services_start():
@@ -257,6 +330,35 @@ def test_tiltfile_setup_and_services_start():
         assert result.returncode == 0, result.stderr
 
 
+def json_rpc(url: str, method: str, params: list | None = None):
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.loads(response.read())["result"]
+
+
+def test_tiltfile_chain_serves_the_development_chain_and_keeps_its_state(tmp_path):
+    if not (ROOT / ANVIL).is_file():
+        pytest.skip(f"{ANVIL} is not installed (`make setup` installs it where npm exists)")
+    port = free_port()
+    resources = evaluate_tiltfile({"PLUGYARD_DATA_DIR": str(tmp_path), "PLUGYARD_CHAIN_PORT": str(port)})
+    chain = resources["chain"]
+    subprocess.run(argv(chain["cmd"]), cwd=ROOT, check=True, timeout=60)
+    node = subprocess.Popen(argv(chain["serve_cmd"]), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(node, chain["readiness_probe"]["tcp_socket"]["port"], "anvil")
+        url = resources[CHAIN_SERVICE]["serve_env"]["PLUGYARD_CHAIN_URL"]
+        assert int(json_rpc(url, "eth_chainId"), 16) == 31337
+        state = tmp_path / "chain" / "state.json"
+        deadline = time.monotonic() + 15
+        while not (state.is_file() and state.stat().st_size):
+            assert time.monotonic() < deadline, "anvil wrote no state into the data dir"
+            time.sleep(0.1)
+    finally:
+        node.terminate()
+        node.wait(10)
+
+
 def test_tiltfile_nats_starts_jetstream_syncing_every_write_with_authentication_on(tmp_path):
     port = free_port()
     resources = evaluate_tiltfile({"PLUGYARD_DATA_DIR": str(tmp_path), "PLUGYARD_NATS_PORT": str(port)})
@@ -267,15 +369,7 @@ def test_tiltfile_nats_starts_jetstream_syncing_every_write_with_authentication_
     assert (tmp_path / "nats.url").read_text().strip() == url
     server = subprocess.Popen(argv(nats["serve_cmd"]), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 15
-        while True:
-            assert server.poll() is None, f"nats-server exited with {server.returncode}"
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, f"nats-server did not listen on {port}"
-                time.sleep(0.05)
+        wait_for_port(server, port, "nats-server")
 
         init = resources["bus-init"]
         subprocess.run(argv(init["cmd"]), cwd=ROOT, check=True, timeout=60, env={**os.environ, **init["env"]})

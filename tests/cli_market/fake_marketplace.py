@@ -20,6 +20,7 @@ from plugyard_schemas.marketplace import (
     ChainReply,
     ChainRelease,
     ChainRequest,
+    EntitlementReply,
     EntitlementRequest,
     FaucetReply,
     FaucetRequest,
@@ -129,6 +130,7 @@ class FakeMarketplace:
             "review": lambda request: ReviewReply(accepted=True, replaced=False, verified_by="purchase"),
             "faucet": lambda request: FaucetReply(account=request.account, balance_wei=str(int(request.amount_wei) + 5)),
             "submit": self.submit,
+            "entitlement": self.entitlement,
         }
         self.subscription = None
 
@@ -158,6 +160,15 @@ class FakeMarketplace:
         if index in self.fail_submit:
             return SubmitReply(tx_hash=tx_hash, block_number=self.block, succeeded=False, gas_used=30_000, revert_reason=self.fail_submit[index])
         return SubmitReply(tx_hash=tx_hash, block_number=self.block, succeeded=True, gas_used=50_000 + index)
+
+    def entitlement(self, request: EntitlementRequest) -> EntitlementReply:
+        """Confirmed from the second question on (a purchase or a listing takes a moment to be mirrored); the price is the
+        last one listed, else 0.01 ETH."""
+        confirmed = len(self.received["entitlement"]) >= 2
+        listed = [r.price_wei for r in self.received["prepare"] if r.action == "list"]
+        price = listed[-1] if listed and confirmed else str(10**16)
+        return EntitlementReply(name=request.name, account=request.account.lower(), listed=True, price_wei=price,
+                                entitled=confirmed, indexed_block=self.block)
 
     def prepare_with(self, transactions: list[UnsignedTransaction], **fields: Any) -> None:
         self.answers["prepare"] = lambda request: PrepareReply(transactions=transactions, **fields)

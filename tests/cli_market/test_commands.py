@@ -152,6 +152,7 @@ async def test_buy_without_max_price_pays_at_most_the_quote_and_says_so(market, 
     assert "no --max-price given: paying at most the quoted price" in out
     assert "sends 0.01 ETH (10000000000000000 wei)" in out
     assert f"bought bars-paid for 0.01 ETH (10000000000000000 wei): {seller.address} is entitled to it" in out
+    assert len(market.received["entitlement"]) == 2  # it waited until the marketplace confirmed the purchase
 
 
 async def test_buy_with_max_price_at_or_above_the_quote(market, run, key_file, seller):

@@ -190,8 +190,8 @@ async def test_a_marketplace_that_fails_fails_the_install_closed(
     assert not cached(stack, "closed")
 
 
-async def test_no_answer_is_refused_where_plugins_were_listed(stack: Stack, tmp_path: Path) -> None:
+async def test_no_answer_is_refused_where_a_marketplace_ran_before(stack: Stack, tmp_path: Path) -> None:
     await publish_verdict(stack.nc, tmp_path, write_plugin(tmp_path / "src", "listed-before"))
-    await stack.nc.jetstream().publish(paid.LISTING_SUBJECT, json.dumps({"name": "listed-before"}).encode())
+    await stack.nc.jetstream().publish(paid.MARKETPLACE_SUBJECT, json.dumps({"last_block": 1, "hashes": {}, "facts": []}).encode())
     error = await refused(stack, "listed-before")
-    assert error.code == "unavailable" and "has listed plugins on this bus" in error.message
+    assert error.code == "unavailable" and "one has run on this bus" in error.message

@@ -198,32 +198,32 @@ def review_message(name: str, version: str, stars: int, text: str, account: str,
     )
 
 
-# --- events -----------------------------------------------------------------------------------------------------
+# --- events (`plugyard.evt.marketplace.<Name>`, CloudEvents whose data is the event's own fields) ----------------
 
 
-class PurchaseIndexed(BaseModel):
-    name: str
-    buyer: str
-    price_wei: str
-    block_number: int
-    tx_hash: str
+class MirrorStarted(BaseModel):
+    """The marketplace began mirroring a chain's contracts."""
+
+    chain_id: int
+    registry: str
+    shop: str
+    start_block: int
 
 
-class PurchaseReverted(BaseModel):
-    """A purchase whose block left the chain in a reorganisation: the entitlement it gave is gone."""
+class BlocksMirrored(BaseModel):
+    """One step of the indexer: the contracts' logs (decoded) found up to `last_block`, once confirmed."""
 
-    name: str
-    buyer: str
-    block_number: int
-    tx_hash: str
+    last_block: int
+    hashes: dict[str, str] = Field(description="Recent block hashes by block number: how a later reorganisation is noticed")
+    facts: list[dict] = Field(description="Each log: block_number, block_hash, tx_hash, log_index, contract, event, args")
 
 
-class ListingIndexed(BaseModel):
-    name: str
-    seller: str
-    listed: bool
-    price_wei: str
-    block_number: int
+class ChainReorganised(BaseModel):
+    """The blocks after `ancestor_block` left the chain: what they held is no longer mirrored."""
+
+    ancestor_block: int
+    hashes: dict[str, str]
+    reverted_purchases: list[dict] = Field(description="The purchases that went with them: their entitlements are gone")
 
 
 class ReviewAccepted(BaseModel):
@@ -231,9 +231,26 @@ class ReviewAccepted(BaseModel):
     version: str
     account: str
     stars: int
+    text: str
+    issued_at: str
     verified_by: str
+    signature: str
+    replaces: str | None = None
+
+
+class ReviewReplaced(ReviewAccepted):
+    """A later review by the same account of the same version, in place of the one before."""
+
+
+class InstallRecorded(BaseModel):
+    """A loader installed the plugin for a proven account: that account may review it."""
+
+    name: str
+    account: str
+    host: str
+    version: str
 
 
 MARKETPLACE_EVENTS: dict[str, type[BaseModel]] = {
-    model.__name__: model for model in (PurchaseIndexed, PurchaseReverted, ListingIndexed, ReviewAccepted)
+    model.__name__: model for model in (MirrorStarted, BlocksMirrored, ChainReorganised, ReviewAccepted, ReviewReplaced, InstallRecorded)
 }

@@ -72,7 +72,7 @@ async def service_state(nc: Client, name: str) -> ServiceState:
     )
 
 
-async def collect(nc: Client, url: str) -> StackStatus:
+async def collect(nc: Client, url: str, names: tuple[str, ...] = SERVICES) -> StackStatus:
     streams = await asyncio.gather(*(stream_state(nc, n) for n in (EVENTS_STREAM, TELEMETRY_STREAM)))
-    services = await asyncio.gather(*(service_state(nc, n) for n in SERVICES))
+    services = await asyncio.gather(*(service_state(nc, n) for n in names))
     return StackStatus(nats_url=url, nats_ok=True, streams=list(streams), services=list(services))

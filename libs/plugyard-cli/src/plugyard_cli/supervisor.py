@@ -13,10 +13,11 @@ from pathlib import Path
 
 from plugyard_core.bus_identities import ADMIN, CREDS_ENV, CredentialsError, seed_path
 from plugyard_core.connection import BusAccess, NatsUnreachable, bus_access, connect
-from plugyard_core.embedded_nats import EmbeddedNats
+from plugyard_core.embedded_nats import EmbeddedNats, port_is_free
 from plugyard_core.services import service_module
 from plugyard_core.settings import METRICS_URL_FILE, NATS_URL_FILE
 from plugyard_core.streams import ensure_streams_until_stopped
+from plugyard_cli.chain_node import CHAIN_URL_FILE
 from plugyard_cli.health import service_state
 
 BACKOFF_START_S = 0.5
@@ -24,6 +25,7 @@ BACKOFF_MAX_S = 30.0
 STABLE_AFTER_S = 60.0  # a child that ran this long starts its backoff afresh
 READY_TIMEOUT_S = 60.0
 STOP_GRACE_S = 10.0
+CHAIN_READY_S = 15.0
 
 
 @dataclass
@@ -55,6 +57,8 @@ class Supervisor:
     embedded: EmbeddedNats | None = None
     say: callable = print
     children: list[Child] = field(default_factory=list)
+    chain_argv: list[str] | None = None  # the local development chain to run (anvil), when the stack runs one
+    chain_port: int = 0
 
     def admin_access(self) -> BusAccess:
         """The stack's own admin seed, whatever credentials the shell that ran `plugyard up` names."""
@@ -68,6 +72,24 @@ class Supervisor:
         env[CREDS_ENV] = str(seed_path(name, self.data_dir).resolve())
         env.setdefault("PYTHONUNBUFFERED", "1")
         return env
+
+    def start_chain(self) -> bool:
+        """Start the local chain and wait for its port; write its URL where the marketplace reads it."""
+        logs = self.data_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        child = Child("chain", self.chain_argv, dict(os.environ), logs / "chain.log")
+        child.start()
+        self.children.append(child)
+        deadline = time.monotonic() + CHAIN_READY_S
+        while time.monotonic() < deadline and child.exited() is None:
+            if not port_is_free(self.chain_port):
+                url = f"http://127.0.0.1:{self.chain_port}"
+                (self.data_dir / CHAIN_URL_FILE).write_text(url + "\n")
+                self.say(f"anvil (local development chain 31337) on {url}, state in {self.data_dir / 'chain'}")
+                return True
+            time.sleep(0.1)
+        self.say(f"error: the local chain did not start (see {child.log_path}); the marketplace will not run")
+        return False
 
     def start_children(self) -> None:
         logs = self.data_dir / "logs"
@@ -130,6 +152,8 @@ class Supervisor:
         if self.embedded:
             self.embedded.stop()
         (self.data_dir / NATS_URL_FILE).unlink(missing_ok=True)
+        if self.chain_argv:
+            (self.data_dir / CHAIN_URL_FILE).unlink(missing_ok=True)
         (self.data_dir / METRICS_URL_FILE).unlink(missing_ok=True)
 
     async def run(self) -> int:
@@ -153,6 +177,8 @@ class Supervisor:
             finally:
                 await admin.close()
             (self.data_dir / METRICS_URL_FILE).unlink(missing_ok=True)  # the telemetry service writes its own
+            if self.chain_argv and not self.start_chain():
+                self.services = tuple(s for s in self.services if s != "marketplace")
             self.start_children()
             if await self.wait_ready(stop):
                 self.say(f"plugyard is up: {len(self.services)} service(s) ready; NATS at {self.nats_url}; Ctrl-C stops")

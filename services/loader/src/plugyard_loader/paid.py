@@ -36,7 +36,7 @@ MAX_CHALLENGES = 10_000
 ZERO_ADDRESS = "0x" + "0" * 40
 ENTITLEMENT_SUBJECT = rpc_subject("marketplace", "entitlement")
 ENTITLEMENT_TIMEOUT_S = 5.0
-LISTING_SUBJECT = event_subject("marketplace", "ListingIndexed")
+MARKETPLACE_SUBJECT = event_subject("marketplace", "BlocksMirrored")
 WEI_PER_ETH = Decimal(10) ** 18
 
 
@@ -131,7 +131,7 @@ class MarketplaceGate:
     Decision: no marketplace at all (no service answers on its subject, e.g. the stack runs without a chain) means
     no plugin is sold on this platform, so install proceeds exactly as it did before paid plugins. Once a marketplace
     exists we fail closed: an error reply, a malformed reply, a timeout (someone subscribes there, and only the
-    marketplace may), or nobody answering when a marketplace has answered this loader before, or has ever listed a
+    marketplace may), or nobody answering when a marketplace has answered this loader before, or has ever mirrored a
     plugin on this bus (it is down, not absent), refuses the install. Letting a priced plugin through because the
     marketplace is unreachable would make every plugin free for as long as it is."""
 
@@ -162,10 +162,10 @@ class MarketplaceGate:
             # `call` raises ServiceUnavailable from the server's "no responders" (inside its except clause, so the
             # NATS error stays the exception's __context__) and from a timeout: only the first means no marketplace.
             if isinstance(exc.__context__, NoRespondersError) and not self.seen:
-                if not await self._listings_recorded():
+                if not await self._marketplace_ran():
                     return None  # no marketplace on this platform: nothing is sold
                 self.seen = True
-                raise RpcError("unavailable", f"no marketplace answers, but one has listed plugins on this bus: {refused}") from None
+                raise RpcError("unavailable", f"no marketplace answers, but one has run on this bus (it mirrored a chain): {refused}") from None
             again = "the marketplace answered this loader before but not now" if self.seen else "the marketplace did not answer"
             raise RpcError("unavailable", f"{again} ({exc.message}): {refused}") from None
         except RpcError as exc:  # an error reply, or a reply that is not an EntitlementReply
@@ -174,12 +174,12 @@ class MarketplaceGate:
         self.seen = True
         return reply
 
-    async def _listings_recorded(self) -> bool:
-        """Whether a marketplace ever listed a plugin on this bus (a ListingIndexed event in the events stream, which
-        keeps every event). It closes the gap of a loader that (re)starts while the marketplace is down or not yet
-        up: "nobody answers" means "nothing is sold" only where nothing was ever listed."""
+    async def _marketplace_ran(self) -> bool:
+        """Whether a marketplace ever ran on this bus (a BlocksMirrored event in the events stream, which keeps every
+        event: its first step is always stored). It closes the gap of a loader that (re)starts while the marketplace is
+        down or not yet up: "nobody answers" means "nothing is sold" only where no marketplace ever mirrored a chain."""
         try:
-            await self.nc.jetstream().get_last_msg(EVENTS_STREAM, LISTING_SUBJECT)
+            await self.nc.jetstream().get_last_msg(EVENTS_STREAM, MARKETPLACE_SUBJECT)
         except NotFoundError:  # no such message, or no events stream at all: nothing was listed
             return False
         except Exception as exc:  # cannot tell: fail closed

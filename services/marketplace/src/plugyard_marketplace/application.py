@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from plugyard_core.eventstore import PlugyardApplication
-from plugyard_marketplace.domain import ChainMirror, ReviewOf, mirror_id, review_id
+from plugyard_marketplace.domain import ChainMirror, InstallSeen, ReviewOf, mirror_id, review_id
 from plugyard_marketplace.indexer import ChainFact, Cursor, Step
 from plugyard_marketplace.market_view import MarketView, Purchase
 from plugyard_marketplace.reviews import AcceptedReview, ReviewBook
@@ -44,6 +44,7 @@ class MarketplaceApplication(PlugyardApplication):
         self.key = mirror
         self.view = MarketView()
         self.reviews = ReviewBook()
+        self.installers: dict[str, set[str]] = {}
         self.mirror: ChainMirror | None = None
         start = 0
         while notifications := self.recorder.select_notifications(start=start, limit=1000, inclusive_of_start=False):
@@ -103,6 +104,14 @@ class MarketplaceApplication(PlugyardApplication):
             self.save(aggregate)
             return accepted.reply()
 
+    # ---- installs the loaders proved an account for
+
+    def install_seen(self, name: str, account: str, host: str, version: str) -> InstallSeen | None:
+        """The aggregate recording that `account` installed `name` (None when that is known already)."""
+        if account.lower() in self.installers.get(name, set()):
+            return None
+        return InstallSeen(name=name, account=account.lower(), host=host, version=version)
+
     # ---- the view
 
     def _notify(self, recordings: list[Any]) -> None:
@@ -118,5 +127,7 @@ class MarketplaceApplication(PlugyardApplication):
                     self.view.add([ChainFact.from_json(f) for f in event.facts])
                 else:
                     self.view.revert_after(event.ancestor_block)
+            elif kind == "InstallRecorded":
+                self.installers.setdefault(event.name, set()).add(event.account)
             elif kind in ("ReviewAccepted", "ReviewReplaced"):
                 self.reviews.apply(AcceptedReview.from_event(vars(event)))

@@ -58,3 +58,19 @@ class ReviewOf(Aggregate):
     def replace(self, name: str, version: str, account: str, stars: int, text: str, issued_at: str, verified_by: str,
                 signature: str, replaces: str | None = None) -> None:
         self.issued_at = issued_at
+
+
+def install_id(name: str, account: str) -> UUID:
+    return uuid5(MARKETPLACE_NAMESPACE, f"install/{name}/{account.lower()}")
+
+
+class InstallSeen(Aggregate):
+    """A loader installed the plugin for a proven account: that account may review it."""
+
+    @staticmethod
+    def create_id(name: str, account: str, **_: Any) -> UUID:
+        return install_id(name, account)
+
+    @event("InstallRecorded")
+    def __init__(self, name: str, account: str, host: str, version: str) -> None:
+        pass

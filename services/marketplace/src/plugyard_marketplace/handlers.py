@@ -17,7 +17,12 @@ from faststream.nats import NatsRouter
 from nats.aio.client import Client
 
 from plugyard_core.rpc import RpcError, ServiceUnavailable, call
-from plugyard_core.streams import rpc_subject
+from plugyard_core.consumer import Delivered
+from plugyard_core.streams import event_subject, rpc_subject
+from plugyard_core.subscriptions import Subscription
+from plugyard_core.tracking_es import EventSourcedTracker, Reject
+from plugyard_schemas.cloudevent import CloudEvent
+from plugyard_schemas.loader import PluginInstalled
 from plugyard_schemas.marketplace import (
     ChainRelease, ChainReply, ChainRequest, EntitlementReply, EntitlementRequest, FaucetReply, FaucetRequest, Listing,
     MarketShowReply, MarketShowRequest, PrepareReply, PrepareRequest, ReputationReply, ReputationRequest, ReviewReply,
@@ -61,8 +66,32 @@ class Registry:
             raise
 
 
+INSTALLS_DURABLE = "marketplace-installs"
+
+
+def install_seen(app: MarketplaceApplication, cloudevent: CloudEvent, delivered: Delivered) -> list:
+    """A loader's PluginInstalled: when it proved an account, that account may now review the plugin."""
+    if not isinstance(cloudevent.data, dict):
+        raise Reject(f"invalid data: a PluginInstalled object is expected, not {type(cloudevent.data).__name__}")
+    installed = PluginInstalled.model_validate(cloudevent.data)  # a ValidationError is rejected by the tracker
+    if not installed.account:
+        return []
+    seen = app.install_seen(installed.name, installed.account, installed.host, installed.version)
+    return [seen] if seen is not None else []
+
+
+def subscriptions(app: MarketplaceApplication | None = None) -> list[Subscription]:
+    return [
+        Subscription(
+            subject=event_subject("loader", "PluginInstalled"), durable=INSTALLS_DURABLE, producer="loader", model=PluginInstalled,
+            handler=install_seen, tracker=lambda sub: EventSourcedTracker(app, sub.durable, sub.handler, lock=app.lock),
+            description="Installs for a proven account: that account may review the plugin.",
+        ),
+    ]
+
+
 def build_router(
-    app: MarketplaceApplication | None, chain: Chain | None, registry: Registry | None,
+    app: MarketplaceApplication | None, chain: Chain | None = None, registry: Registry | None = None,
     dev_chain: Callable[[], bool] = lambda: False, confirmations: int = 0,
 ) -> NatsRouter:
     """`app` and `chain` may be None when the router is built only to document the bus (AsyncAPI)."""
@@ -155,7 +184,8 @@ def build_router(
         try:
             account = verify_review(request, chain_id=chain.chain_id, shop=chain.addresses.shop, now=datetime.now(UTC), max_age=DEFAULT_MAX_AGE)
             with app.lock:
-                use = verified_by(account, request.name, purchasers=app.view.purchasers(request.name), installers=set(),
+                use = verified_by(account, request.name, purchasers=app.view.purchasers(request.name),
+                                  installers=app.installers.get(request.name, set()),
                                   publisher=names[0].lower() if names else None)
                 if account in {n.lower() for n in names}:
                     use = None
@@ -183,7 +213,7 @@ def build_router(
             quarantined_by_scanner=sum(v.status == "quarantined" and not v.verdict_override for v in versions),
             runtime_quarantines=sum(v.status == "quarantined" and v.verdict_override for v in versions),
             yanks=sum(v.yanked for v in versions), telemetry=None, reviews=tuple(app.reviews.reviews(name)),
-            purchases=len(app.view.purchasers(name)), installs=0,
+            purchases=len(app.view.purchasers(name)), installs=len(app.installers.get(name, ())),
         )
 
     return router

@@ -12,7 +12,7 @@ from plugyard_core.runtime_health import stall_after_s
 from plugyard_core.service import Service, run_main
 from plugyard_marketplace.application import SERVICE, MarketplaceApplication, MirrorKey
 from plugyard_marketplace.deployment import ChainConfigError, chain_url, connect, contracts_for
-from plugyard_marketplace.handlers import Registry, build_router
+from plugyard_marketplace.handlers import Registry, build_router, subscriptions
 from plugyard_marketplace.indexer import Indexer
 
 log = logging.getLogger("plugyard.marketplace")
@@ -56,6 +56,7 @@ def build_service(data_dir: Path | None = None, nats_url: str | None = None) -> 
         name=SERVICE,
         nats_url=nats_url or settings.nats_url(data_dir),
         routers=[build_router(app, chain, registry, lambda: dev, confirmations)],
+        subscriptions=subscriptions(app),
         outbox=app,
         loops=[loop],
         health=health,

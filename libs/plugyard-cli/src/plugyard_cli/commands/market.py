@@ -11,6 +11,8 @@ eth_account is imported only inside the commands that sign: the CLI's start-up s
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -26,6 +28,8 @@ from plugyard_core.streams import rpc_subject
 from plugyard_schemas.marketplace import (
     ChainReply,
     ChainRequest,
+    EntitlementReply,
+    EntitlementRequest,
     FaucetReply,
     FaucetRequest,
     MarketShowReply,
@@ -51,6 +55,7 @@ app = typer.Typer(help="The marketplace: sell, buy, review and rate plugins on a
 
 PREPARE_TIMEOUT_S = 30.0
 SUBMIT_TIMEOUT_S = 180.0  # the marketplace answers once the transaction is mined
+MIRROR_WAIT_S = 120.0
 QUERY_TIMEOUT_S = 15.0
 FAUCET_TIMEOUT_S = 60.0
 DEFAULT_FAUCET_AMOUNT = "10eth"
@@ -296,6 +301,9 @@ def list_(
     price_wei = amount_option("--price", price)
     account = load_key(key)
     result = run_action("list", account, name=name, price_wei=price_wei, as_json=as_json)
+    result["confirmed_at_block"] = wait_until_mirrored(
+        name, account.address, lambda reply: reply.listed and int(reply.price_wei) == price_wei, "listing", as_json,
+    )
     if as_json:
         print_json(result)
     else:
@@ -313,10 +321,28 @@ def buy(
     limit = None if max_price is None else amount_option("--max-price", max_price)
     account = load_key(key)
     result = run_action("buy", account, name=name, max_price_wei=limit, as_json=as_json)
+    result["entitled_at_block"] = wait_until_mirrored(name, account.address, lambda reply: reply.entitled, "purchase", as_json)
     if as_json:
         print_json(result)
     else:
         console.print(f"bought {name} for {format_wei(result['price_wei'])}: {account.address} is entitled to it", markup=False, highlight=False)
+
+
+def wait_until_mirrored(name: str, account: str, done: Callable[[EntitlementReply], bool], what: str, quiet: bool) -> int:
+    """Wait until the marketplace has mirrored `what` (enough confirmations): from then on every loader sees it.
+    Returns the block the marketplace had mirrored when it had."""
+    import time
+
+    deadline = time.monotonic() + MIRROR_WAIT_S
+    with console.status(f"waiting for the {what} to be confirmed…", spinner="dots") if not quiet else nullcontext():
+        while True:
+            reply = market_call("entitlement", request(EntitlementRequest, name=name, account=account), EntitlementReply)
+            if done(reply):
+                return reply.indexed_block
+            if time.monotonic() > deadline:
+                raise CliError(f"the {what} is on the chain, but the marketplace has not confirmed it within {MIRROR_WAIT_S:.0f} s "
+                               f"(mirrored up to block {reply.indexed_block})", code="unavailable", exit_code=EXIT_UNAVAILABLE)
+            time.sleep(0.5)
 
 
 @app.command("withdraw")

@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from plugyard_cli.bus_setup import prepare_bus
+from plugyard_cli.chain_node import CHAIN_PORT_ENV, CHAIN_URL_ENV, NO_CHAIN, anvil_argv, anvil_path
 from plugyard_cli.health import ServiceState, StackStatus, collect
 from plugyard_cli.output import EXIT_UNAVAILABLE, EXIT_USAGE, CliError, console, print_json
 from plugyard_cli.supervisor import Supervisor
@@ -20,6 +21,8 @@ from plugyard_core import settings
 from plugyard_core.connection import NatsUnreachable, connect
 from plugyard_core.embedded_nats import EmbeddedNats, free_port, port_is_free
 from plugyard_core.services import SERVICES, service_module
+
+STACK_SERVICES_FILE = "services.txt"
 
 DEFAULT_NATS_PORT = 4222
 
@@ -63,10 +66,42 @@ def up(
             extra_blocks=bus.server_blocks(), tls=bus.tls is not None,
         )
         nats_url = embedded.url
-    supervisor = Supervisor(directory, nats_url, SERVICES, embedded, say=lambda text: console.print(text, markup=False, highlight=False))
+    services, chain_argv, chain_port = SERVICES, None, 0
+    if not os.environ.get(CHAIN_URL_ENV, "").strip():
+        anvil = anvil_path()
+        if anvil is None:
+            services = tuple(s for s in SERVICES if s != "marketplace")
+            console.print(NO_CHAIN, markup=False, highlight=False)
+        else:
+            chain_port = _chain_port()
+            chain_argv = anvil_argv(anvil, chain_port, directory)
+    (directory / STACK_SERVICES_FILE).write_text("\n".join(services) + "\n")
+    supervisor = Supervisor(
+        directory, nats_url, services, embedded, say=lambda text: console.print(text, markup=False, highlight=False),
+        chain_argv=chain_argv, chain_port=chain_port,
+    )
     code = asyncio.run(supervisor.run())
     if code:
         raise typer.Exit(code)
+
+
+def _chain_port() -> int:
+    text = os.environ.get(CHAIN_PORT_ENV, "").strip()
+    if not text:
+        return free_port()
+    if not text.isdigit() or not 1 <= int(text) <= 65535 or not port_is_free(int(text)):
+        raise CliError(f"{CHAIN_PORT_ENV}={text} is not a free port on 127.0.0.1: choose another, or unset it for any free one",
+                       code="unavailable", exit_code=EXIT_UNAVAILABLE)
+    return int(text)
+
+
+def stack_services(directory: Path) -> tuple[str, ...]:
+    """The services the stack in `directory` runs (`plugyard up` writes them: the marketplace only with a chain)."""
+    try:
+        named = tuple(line.strip() for line in (directory / STACK_SERVICES_FILE).read_text().splitlines() if line.strip() in SERVICES)
+    except OSError:
+        return SERVICES
+    return named or SERVICES
 
 
 def status(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
@@ -79,7 +114,7 @@ def status(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
         except NatsUnreachable as exc:
             return StackStatus(nats_url=url, nats_ok=False, nats_error=str(exc))
         try:
-            return await collect(nc, url)
+            return await collect(nc, url, stack_services(settings.data_dir(data_dir)))
         finally:
             await nc.close()
 
