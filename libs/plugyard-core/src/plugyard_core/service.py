@@ -16,6 +16,7 @@ from faststream.nats import NatsBroker, NatsRouter
 from faststream.nats.security import NatsNKey, NatsSecurity
 from nats.aio.client import Client
 
+from plugyard_core.bus_identities import CredentialsError
 from plugyard_core.connection import BusAccess, NatsRefused, bus_access, connect_until_stopped
 from plugyard_core.consumer import TrackedConsumer
 from plugyard_core.outbox import OutboxRelay
@@ -50,6 +51,9 @@ def run_main(name: str, build: Callable[[], Service], config_errors: tuple[type[
     except (*config_errors, StallConfigError) as exc:
         print(f"{name}: error: {exc}", file=sys.stderr, flush=True)
         sys.exit(EXIT_CONFIG)
+    except CredentialsError as exc:  # a service that reads its bus credentials while it is built
+        print(f"{name}: error: {exc}", file=sys.stderr, flush=True)
+        sys.exit(EXIT_UNAVAILABLE)
     try:
         asyncio.run(service.run())
     except NatsRefused as exc:  # wrong or unreadable credentials: one line, not a traceback

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from plugyard_core import settings
+from plugyard_core.connection import bus_access
 from plugyard_core.env_numbers import env_number
 from plugyard_core.every import Every
 from plugyard_core.runtime_health import stall_after_s
@@ -34,7 +35,10 @@ def mirror_chain(app: MarketplaceApplication, indexer: Indexer) -> int:
 
 
 def build_service(data_dir: Path | None = None, nats_url: str | None = None) -> Service:
-    """Raises ChainConfigError naming what to set when there is no usable chain or contracts."""
+    """Raises ChainConfigError naming what to set when there is no usable chain or contracts (and CredentialsError for
+    unreadable bus credentials, checked first: they are wrong whatever the chain)."""
+    url = nats_url or settings.nats_url(data_dir)
+    bus_access(SERVICE, url, data_dir)
     confirmations = int(env_number(CONFIRMATIONS_ENV, DEFAULT_CONFIRMATIONS, least=0, most=1000, what="a number of blocks", error=ChainConfigError))
     poll_s = env_number(POLL_ENV, DEFAULT_POLL_S, least=0, most=600, strictly_above_least=True, what="a number of seconds", error=ChainConfigError)
     root = settings.data_dir(data_dir)
@@ -54,7 +58,7 @@ def build_service(data_dir: Path | None = None, nats_url: str | None = None) -> 
 
     return Service(
         name=SERVICE,
-        nats_url=nats_url or settings.nats_url(data_dir),
+        nats_url=url,
         routers=[build_router(app, chain, registry, lambda: dev, confirmations)],
         subscriptions=subscriptions(app),
         outbox=app,
