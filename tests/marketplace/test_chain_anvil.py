@@ -211,3 +211,55 @@ async def test_the_rpcs_answer_over_a_real_bus(node, tmp_path, nats_server, nc):
         assert int(funded.balance_wei) == ETH
     finally:
         await broker.stop()
+
+
+def test_a_log_of_our_contracts_that_no_event_decodes_is_recorded_as_rejected_and_never_applied(node, tmp_path):
+    from hexbytes import HexBytes
+
+    from plugyard_marketplace.market_view import MarketView
+
+    chain = node
+    addresses, _ = contracts_for(chain, tmp_path / "svc", environ={})
+    forged = {"address": addresses.shop, "blockNumber": 7, "blockHash": HexBytes("0x" + "11" * 32), "transactionHash": HexBytes("0x" + "22" * 32),
+              "logIndex": 0, "topics": [HexBytes("0x" + "33" * 32)], "data": HexBytes("0xdeadbeef")}
+    fact = chain.decode(forged)
+    assert fact.event == "Rejected" and "no event of the shop contract" in fact.args["reason"]
+    assert chain.decode({**forged, "address": "0x" + "44" * 20}) is None  # another contract's log: not ours to judge
+    view = MarketView()
+    view.add([fact])
+    assert view.rejected() == [fact] and not view.listings and not view.purchases
+
+
+def test_a_node_that_goes_away_and_comes_back_loses_nothing(tmp_path):
+    port = free_port()
+    state = tmp_path / "state.json"
+    argv = [str(ANVIL), "--port", str(port), "--silent", "--state", str(state), "--state-interval", "1"]
+    first = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        chain = connect(f"http://127.0.0.1:{port}", environ={}, wait_s=15)
+        addresses, start = contracts_for(chain, tmp_path / "svc", environ={})
+        seller, buyer = Account.create(), Account.create()
+        for account in (seller, buyer):
+            chain.faucet(account.address, ETH)
+        plugin = info("kept", seller.address)
+        sign_and_send(chain, seller, prepare(chain, PrepareRequest(action="list", account=seller.address, name="kept", price_wei="5"), plugin, plugin.owners))
+        sign_and_send(chain, buyer, prepare(chain, PrepareRequest(action="buy", account=buyer.address, name="kept"), plugin, plugin.owners))
+        time.sleep(1.5)  # the state file is written every second
+    finally:
+        first.terminate()
+        first.wait(10)
+    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path / "events.sqlite")}
+    app = MarketplaceApplication(env=env, mirror=MirrorKey(chain.chain_id, addresses.registry, addresses.shop, start))
+    indexer = Indexer(chain, confirmations=0, start_block=start)
+    with pytest.raises(Exception, match="did not answer"):  # the node is away: the loop retries; nothing is stored
+        mirror(app, indexer)
+    assert app.view.facts == []
+    second = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        connect(f"http://127.0.0.1:{port}", environ={}, wait_s=15)
+        assert contracts_for(chain, tmp_path / "svc", environ={})[0] == addresses  # the same contracts, kept in the node's state
+        mirror(app, indexer)
+        assert app.view.entitled("kept", buyer.address, plugin.owners)
+    finally:
+        second.terminate()
+        second.wait(10)

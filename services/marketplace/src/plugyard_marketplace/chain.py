@@ -20,6 +20,8 @@ from plugyard_marketplace import contracts
 from plugyard_marketplace.indexer import ChainFact
 
 DEV_CLIENTS = ("anvil", "hardhat", "ganache")
+REJECTED = "Rejected"  # the event name of a log of our contracts that none of their events decodes
+MAX_REJECTED_DATA = 2 + 2 * 1024
 DEV_CHAIN_ID = 31337
 RECEIPT_TIMEOUT_S = 60.0
 # Gas limits for the transactions prepared before the ones they depend on are mined (so they cannot be
@@ -101,19 +103,24 @@ class Chain:
         return found
 
     def decode(self, log: Any) -> ChainFact | None:
-        """The fact a log records, or None for a log that is not one of our contracts' events (or is malformed)."""
+        """The fact a log records; a log of our contracts that no event of theirs decodes is kept as a `Rejected`
+        fact naming why (recorded, never applied); None for a log of another address."""
         kind, contract = self._by_address.get(str(log["address"]).lower(), (None, None))
         if contract is None:
             return None
+        place = dict(
+            block_number=int(log["blockNumber"]), block_hash=HexBytes(log["blockHash"]).to_0x_hex(),
+            tx_hash=HexBytes(log["transactionHash"]).to_0x_hex(), log_index=int(log["logIndex"]), contract=kind,
+        )
         for event in contract.events:
             [decoded] = event().process_receipt({"logs": [log]}, errors=DISCARD) or [None]
             if decoded is not None:
-                return ChainFact(
-                    block_number=int(log["blockNumber"]), block_hash=HexBytes(log["blockHash"]).to_0x_hex(),
-                    tx_hash=HexBytes(log["transactionHash"]).to_0x_hex(), log_index=int(log["logIndex"]),
-                    contract=kind, event=decoded["event"], args=_json_safe(dict(decoded["args"])),
-                )
-        return None
+                return ChainFact(**place, event=decoded["event"], args=_json_safe(dict(decoded["args"])))
+        topics = [HexBytes(t).to_0x_hex() for t in log.get("topics", [])]
+        return ChainFact(**place, event=REJECTED, args={
+            "reason": f"no event of the {kind} contract decodes this log (topic0 {topics[0] if topics else 'missing'})",
+            "topics": topics[:4], "data": HexBytes(log.get("data", b"")).to_0x_hex()[:MAX_REJECTED_DATA],
+        })
 
     # ---- the contracts' views
 

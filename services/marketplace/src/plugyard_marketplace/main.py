@@ -54,7 +54,8 @@ def build_service(data_dir: Path | None = None, nats_url: str | None = None) -> 
     def health() -> dict:
         problems = [problem] if (problem := loop.problem()) else []
         return {"chain_id": chain.chain_id, "registry": addresses.registry, "shop": addresses.shop, "dev_chain": dev,
-                "indexed_block": app.cursor().block, "facts": len(app.view.facts), "problems": problems}
+                "indexed_block": app.cursor().block, "facts": len(app.view.facts), "rejected_logs": len(app.view.rejected()),
+                "problems": problems}
 
     return Service(
         name=SERVICE,

@@ -103,5 +103,9 @@ class MarketView:
             return True
         return account == self.publishers.get(name) or (name, account) in self.purchases
 
+    def rejected(self) -> list[ChainFact]:
+        """Logs of our contracts that none of their events decodes: recorded, never applied."""
+        return [f for f in self.facts if f.event == "Rejected"]
+
     def purchasers(self, name: str) -> set[str]:
         return {buyer for (n, buyer) in self.purchases if n == name}
