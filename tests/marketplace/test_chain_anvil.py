@@ -177,6 +177,16 @@ async def test_the_rpcs_answer_over_a_real_bus(node, tmp_path, nats_server, nc):
         await msg.respond(plugin.model_dump_json().encode() if b"bars-paid" in msg.data else b'{"error": {"code": "not_found", "message": "no such plugin"}}')
 
     await nc.subscribe("plugyard.rpc.registry.info", cb=registry_info)
+
+    async def telemetry_show(msg):
+        from plugyard_schemas.telemetry import ShowGroup, ShowReply, VersionMark
+
+        reply = ShowReply(name="bars-paid", version=None, since="", until="", step_s=60, times=[], resolution="day",
+                          groups=[ShowGroup(key={}, calls=4000, errors=8)],
+                          marks=[VersionMark(at="", host="h1", version="1.0.0", event="PluginCrashed")])
+        await msg.respond(reply.model_dump_json().encode())
+
+    await nc.subscribe("plugyard.rpc.telemetry.show", cb=telemetry_show)
     registry = Registry()
     registry.connected(nc)
     broker = make_broker(nats_server.url, "marketplace-test")
@@ -207,6 +217,8 @@ async def test_the_rpcs_answer_over_a_real_bus(node, tmp_path, nats_server, nc):
         shown = await call(nc, "plugyard.rpc.marketplace.show", MarketShowRequest(name="bars-paid"), MarketShowReply)
         assert shown.listing.listed and shown.releases[0].cid == plugin.versions[0].cid and [r.stars for r in shown.reviews] == [4]
         assert 0 <= shown.reputation.score <= 100 and shown.conflict is None
+        [stability] = [t for t in shown.reputation.terms if t.term == "stability"]
+        assert stability.weight > 0 and "4000" in stability.evidence.replace(",", "")  # telemetry's counts, as observed
         funded = await call(nc, "plugyard.rpc.marketplace.faucet", FaucetRequest(account=stranger.address, amount_wei=str(ETH)), FaucetReply)
         assert int(funded.balance_wei) == ETH
     finally:

@@ -29,9 +29,10 @@ from plugyard_schemas.marketplace import (
     ReviewRequest, SubmitReply, SubmitRequest,
 )
 from plugyard_schemas.registry import InfoReply, InfoRequest
+from plugyard_schemas.telemetry import ShowReply, ShowRequest
 from plugyard_marketplace.application import SERVICE
 from plugyard_marketplace.chain import ChainError, NotOurContract
-from plugyard_marketplace.reputation import PluginFacts, plugin_reputation, publisher_reputation
+from plugyard_marketplace.reputation import PluginFacts, Telemetry, plugin_reputation, publisher_reputation
 from plugyard_marketplace.reviews import DEFAULT_MAX_AGE, ReviewRefused, verified_by, verify_review
 from plugyard_marketplace.transactions import Refused, prepare
 
@@ -42,6 +43,10 @@ if TYPE_CHECKING:
 REGISTRY_TIMEOUT_S = 5.0
 CHAIN_WORKERS = 8
 MAX_FAUCET_WEI = 1_000 * 10**18
+
+
+TELEMETRY_SPAN_S = 30 * 24 * 3600.0
+TELEMETRY_TIMEOUT_S = 5.0
 
 
 class Registry:
@@ -64,6 +69,18 @@ class Registry:
             if exc.code == "not_found":
                 return None
             raise
+
+    async def telemetry(self, name: str) -> Telemetry | None:
+        """What the telemetry service counted of the plugin over the last 30 days; None when it does not answer."""
+        if self.nc is None:
+            return None
+        try:
+            reply = await call(self.nc, rpc_subject("telemetry", "show"), ShowRequest(name=name, since_s=TELEMETRY_SPAN_S), ShowReply,
+                               timeout=TELEMETRY_TIMEOUT_S)
+        except RpcError:  # ServiceUnavailable included: reputation then leaves the term out and says so
+            return None
+        crashes = sum(1 for mark in reply.marks if mark.event == "PluginCrashed")
+        return Telemetry(calls=sum(g.calls for g in reply.groups), errors=sum(g.errors for g in reply.groups), crashes=crashes)
 
 
 INSTALLS_DURABLE = "marketplace-installs"
@@ -160,6 +177,7 @@ def build_router(
     async def show(request: MarketShowRequest) -> MarketShowReply:
         """A plugin's record on the chain (publisher, releases, listing), its reviews and its reputation."""
         info, names = await owners(request.name)
+        telemetry = await registry.telemetry(request.name)
         with app.lock:
             view = app.view
             releases = [
@@ -171,7 +189,7 @@ def build_router(
                 name=request.name, registry_publisher=names[0].lower() if names else None, chain_publisher=view.publishers.get(request.name),
                 conflict=view.conflict(request.name, names), releases=releases, reviews=app.reviews.reviews(request.name),
                 listing=Listing(listed=listing.listed, price_wei=str(listing.price_wei), seller=listing.seller),
-                reputation=plugin_reputation(facts_of(request.name, info)),
+                reputation=plugin_reputation(facts_of(request.name, info, telemetry)),
             )
         return reply
 
@@ -199,20 +217,21 @@ def build_router(
         info, names = await owners(request.name)
         if info is None:
             raise RpcError("not_found", f"the Plugyard registry has no plugin {request.name}")
+        telemetry = await registry.telemetry(request.name)
         with app.lock:
-            facts = facts_of(request.name, info)
+            facts = facts_of(request.name, info, telemetry)
         publisher = names[0].lower() if names else None
         return ReputationReply(plugin=plugin_reputation(facts), publisher=publisher_reputation(publisher, [facts]) if publisher else None)
 
-    def facts_of(name: str, info: InfoReply | None) -> PluginFacts:
-        """What the platform observed of a plugin (its caller holds the app's lock). Telemetry is not asked yet."""
+    def facts_of(name: str, info: InfoReply | None, telemetry: Telemetry | None) -> PluginFacts:
+        """What the platform observed of a plugin (its caller holds the app's lock)."""
         versions = info.versions if info else []
         return PluginFacts(
             name=name, versions_published=len(versions),
             cleared=sum(v.status == "cleared" for v in versions), warned=sum(v.status == "warned" for v in versions),
             quarantined_by_scanner=sum(v.status == "quarantined" and not v.verdict_override for v in versions),
             runtime_quarantines=sum(v.status == "quarantined" and v.verdict_override for v in versions),
-            yanks=sum(v.yanked for v in versions), telemetry=None, reviews=tuple(app.reviews.reviews(name)),
+            yanks=sum(v.yanked for v in versions), telemetry=telemetry, reviews=tuple(app.reviews.reviews(name)),
             purchases=len(app.view.purchasers(name)), installs=len(app.installers.get(name, ())),
         )
 
