@@ -38,3 +38,10 @@ def test_an_install_for_a_proven_account_is_recorded_once_and_kept(tmp_path):
 def test_a_malformed_install_event_is_rejected(tmp_path, data):
     with pytest.raises((Reject, ValidationError)):
         install_seen(app_at(tmp_path), installed(data), Delivered(1, "plugyard.evt.loader.PluginInstalled", b"", None))
+
+
+def test_an_event_of_another_type_on_the_install_subject_is_rejected(tmp_path):
+    event = installed({"name": "demo", "version": "1.0.0", "host": "h1", "cid": "bafk", "status": "cleared", "account": ACCOUNT})
+    event.type = "dev.plugyard.loader.PluginLoaded"
+    with pytest.raises(Reject, match="not an install"):
+        install_seen(app_at(tmp_path), event, Delivered(1, "plugyard.evt.loader.PluginInstalled", b"", None))

@@ -84,10 +84,13 @@ class Registry:
 
 
 INSTALLS_DURABLE = "marketplace-installs"
+INSTALLED_TYPE = "dev.plugyard.loader.PluginInstalled"
 
 
 def install_seen(app: MarketplaceApplication, cloudevent: CloudEvent, delivered: Delivered) -> list:
     """A loader's PluginInstalled: when it proved an account, that account may now review the plugin."""
+    if cloudevent.type != INSTALLED_TYPE:
+        raise Reject(f"not an install: type {cloudevent.type!r}, expected {INSTALLED_TYPE!r}")
     if not isinstance(cloudevent.data, dict):
         raise Reject(f"invalid data: a PluginInstalled object is expected, not {type(cloudevent.data).__name__}")
     installed = PluginInstalled.model_validate(cloudevent.data)  # a ValidationError is rejected by the tracker
