@@ -4,6 +4,7 @@ view rebuilt from the event store after a restart. Skipped with the reason when 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -173,8 +174,21 @@ async def test_the_rpcs_answer_over_a_real_bus(node, tmp_path, nats_server, nc):
     app = MarketplaceApplication(env=env, mirror=MirrorKey(chain.chain_id, addresses.registry, addresses.shop, start))
     mirror(app, Indexer(chain, confirmations=0, start_block=start))
 
+    second = info("bars-two", seller.address)
+    second.versions[0].status = "quarantined"
+
     async def registry_info(msg):
-        await msg.respond(plugin.model_dump_json().encode() if b"bars-paid" in msg.data else b'{"error": {"code": "not_found", "message": "no such plugin"}}')
+        name = json.loads(msg.data)["name"]
+        known = {"bars-paid": plugin, "bars-two": second}
+        await msg.respond(known[name].model_dump_json().encode() if name in known else b'{"error": {"code": "not_found", "message": "no such plugin"}}')
+
+    async def registry_search(msg):
+        hits = [{"name": n, "version": "1.0.0", "score": 1.0, "summary": "", "status": "cleared", "yanked": False, "keywords": [],
+                 "categories": [], "license": None, "publisher": seller.address, "permissions": [], "published_at": datetime.now(UTC).isoformat()}
+                for n in ("bars-paid", "bars-two")]
+        await msg.respond(json.dumps({"total": 2, "hits": hits, "facets": {}}).encode())
+
+    await nc.subscribe("plugyard.rpc.registry.search", cb=registry_search)
 
     await nc.subscribe("plugyard.rpc.registry.info", cb=registry_info)
 
@@ -219,6 +233,12 @@ async def test_the_rpcs_answer_over_a_real_bus(node, tmp_path, nats_server, nc):
         assert 0 <= shown.reputation.score <= 100 and shown.conflict is None
         [stability] = [t for t in shown.reputation.terms if t.term == "stability"]
         assert stability.weight > 0 and "4000" in stability.evidence.replace(",", "")  # telemetry's counts, as observed
+        from plugyard_schemas.marketplace import ReputationReply, ReputationRequest
+
+        rated = await call(nc, "plugyard.rpc.marketplace.reputation", ReputationRequest(name="bars-paid"), ReputationReply)
+        by_term = {t.term: t for t in rated.publisher.terms}
+        assert {"plugin:bars-paid", "plugin:bars-two"} <= set(by_term)  # the publisher's other plugin counts too
+        assert by_term["plugin:bars-two"].value < by_term["plugin:bars-paid"].value  # its quarantine weighs on it
         funded = await call(nc, "plugyard.rpc.marketplace.faucet", FaucetRequest(account=stranger.address, amount_wei=str(ETH)), FaucetReply)
         assert int(funded.balance_wei) == ETH
     finally:

@@ -28,7 +28,7 @@ from plugyard_schemas.marketplace import (
     MarketShowReply, MarketShowRequest, PrepareReply, PrepareRequest, ReputationReply, ReputationRequest, ReviewReply,
     ReviewRequest, SubmitReply, SubmitRequest,
 )
-from plugyard_schemas.registry import InfoReply, InfoRequest
+from plugyard_schemas.registry import InfoReply, InfoRequest, SearchReply, SearchRequest
 from plugyard_schemas.telemetry import ShowReply, ShowRequest
 from plugyard_marketplace.application import SERVICE
 from plugyard_marketplace.chain import ChainError, NotOurContract
@@ -46,6 +46,7 @@ MAX_FAUCET_WEI = 1_000 * 10**18
 
 
 TELEMETRY_SPAN_S = 30 * 24 * 3600.0
+MAX_PUBLISHER_PLUGINS = 50  # a publisher's reputation reads this many of their plugins at most
 TELEMETRY_TIMEOUT_S = 5.0
 
 
@@ -69,6 +70,15 @@ class Registry:
             if exc.code == "not_found":
                 return None
             raise
+
+    async def published_by(self, publisher: str) -> list[str]:
+        """The names of the plugins `publisher` published (at most MAX_PUBLISHER_PLUGINS)."""
+        request = SearchRequest(publisher=publisher, include_yanked=True, sort="name", limit=MAX_PUBLISHER_PLUGINS)
+        try:
+            reply = await call(self.nc, rpc_subject("registry", "search"), request, SearchReply, timeout=REGISTRY_TIMEOUT_S)
+        except ServiceUnavailable as exc:
+            raise RpcError("unavailable", f"the registry does not answer: {exc}") from None
+        return list(dict.fromkeys(hit.name for hit in reply.hits))
 
     async def telemetry(self, name: str) -> Telemetry | None:
         """What the telemetry service counted of the plugin over the last 30 days; None when it does not answer."""
@@ -224,7 +234,13 @@ def build_router(
         with app.lock:
             facts = facts_of(request.name, info, telemetry)
         publisher = names[0].lower() if names else None
-        return ReputationReply(plugin=plugin_reputation(facts), publisher=publisher_reputation(publisher, [facts]) if publisher else None)
+        if publisher is None:
+            return ReputationReply(plugin=plugin_reputation(facts))
+        others = [n for n in await registry.published_by(publisher) if n != request.name][: MAX_PUBLISHER_PLUGINS - 1]
+        gathered = await asyncio.gather(*(asyncio.gather(registry.info(n), registry.telemetry(n)) for n in others))
+        with app.lock:
+            plugins = [facts] + [facts_of(n, i, t) for n, (i, t) in zip(others, gathered) if i is not None]
+        return ReputationReply(plugin=plugin_reputation(facts), publisher=publisher_reputation(publisher, plugins))
 
     def facts_of(name: str, info: InfoReply | None, telemetry: Telemetry | None) -> PluginFacts:
         """What the platform observed of a plugin (its caller holds the app's lock)."""
