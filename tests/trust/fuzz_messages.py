@@ -27,6 +27,7 @@ BAD_BYTES_SENTINEL = "@@FUZZ-BYTES@@"
 PUBLISHED = "dev.plugyard.registry.VersionPublished"
 QUARANTINED = "dev.plugyard.registry.VersionQuarantined"
 SCANNED = "dev.plugyard.scanner.ScanCompleted"
+INSTALLED = "dev.plugyard.loader.PluginInstalled"
 
 
 def message_id(index: int) -> str:
@@ -93,7 +94,7 @@ TIMES = st.sampled_from([None, "2026-12-01T10:00:00Z", "2026-12-01T10:00:00.1234
 FOREIGN_TYPES = st.sampled_from([
     "com.acme.order.Shipped", "dev.plugyard.registry.VersionYanked", "dev.plugyard.loader.PluginCrashed", "dev.plugyard.ledger.MessageRejected",
     "dev.plugyard.registry.MessageRejected", "dev.plugyard.scanner.Scan", "DEV.PLUGYARD.REGISTRY.VERSIONPUBLISHED", "x", "\u00e9v\u00e9nement",
-    PUBLISHED, SCANNED, QUARANTINED,
+    PUBLISHED, SCANNED, QUARANTINED, INSTALLED,
 ]) | st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=16)
 EXTENSIONS = st.dictionaries(st.sampled_from(["aggregateid", "aggregateversion", "traceparent", "fuzzext", "partitionkey"]), SCALARS, max_size=2)
 
@@ -146,6 +147,7 @@ MODELS: dict[str, dict[str, str]] = {
         "name": STR_FIELD, "version": STR_FIELD, "cid": STR_FIELD, "reason": STR_FIELD, "findings": LIST_FIELD, "by": STR_FIELD,
         "override": BOOL_FIELD, "scan_no": OPT_INT_FIELD,
     },
+    INSTALLED: {"name": STR_FIELD, "version": STR_FIELD, "host": STR_FIELD, "cid": STR_FIELD, "status": STR_FIELD},
     SCANNED: {
         "name": STR_FIELD, "version": STR_FIELD, "cid": STR_FIELD, "verdict": VERDICT_FIELD, "reason": STR_FIELD, "findings": LIST_FIELD,
         "findings_total": INT_FIELD, "capabilities": CAPS_FIELD, "scanner_version": STR_FIELD, "rules_version": STR_FIELD,
@@ -168,7 +170,9 @@ WRONG_VALUES: dict[str, list[Any]] = {
 FIELD_NAMES = {event_type: st.sampled_from(sorted(model)) for event_type, model in MODELS.items()}
 WRONG_VALUE_CHOICES = {kind: st.sampled_from(values) for kind, values in WRONG_VALUES.items()}
 TYPED = st.sampled_from(sorted(MODELS))
-NUMERIC_FIELDS = {t: st.sampled_from([k for k, kind in model.items() if kind in (INT_FIELD, OPT_INT_FIELD)]) for t, model in MODELS.items()}
+NUMERIC_FIELDS = {
+    t: st.sampled_from(numeric) for t, model in MODELS.items() if (numeric := [k for k, kind in model.items() if kind in (INT_FIELD, OPT_INT_FIELD)])
+}
 
 
 @functools.cache
@@ -277,7 +281,7 @@ def nan(draw, event_type: str | None) -> Body:
         event["data"] = NAN_SENTINEL
     elif where == "extension":
         event["fuzznan"] = NAN_SENTINEL
-    elif where == "numeric-field" and isinstance(event["data"], dict) and event_type:
+    elif where == "numeric-field" and isinstance(event["data"], dict) and event_type and typed in NUMERIC_FIELDS:
         event["data"][draw(NUMERIC_FIELDS[typed])] = NAN_SENTINEL
     else:
         event["data"] = {**(event["data"] if isinstance(event["data"], dict) else {}), "fuzz": [1, NAN_SENTINEL]}

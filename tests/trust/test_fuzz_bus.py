@@ -68,6 +68,7 @@ EVENT_TARGETS = [
     (Target("plugyard.evt.registry.VersionQuarantined", "event", "registry", fm.QUARANTINED, "loader"), 5),
     (Target("plugyard.evt.fuzz.Probe", "event", "client"), 4),
     (Target("plugyard.evt.loader.PluginFailed", "event", "loader"), 1),
+    (Target("plugyard.evt.loader.PluginInstalled", "event", "loader", fm.INSTALLED, "marketplace"), 3),
     # Telemetry samples, published as the loader (the only identity allowed to): no fuzzed body is a sample.
     (Target(f"plugyard.tel.{{host}}.{LOADED}", "sample", "loader"), 3),
 ]
@@ -438,7 +439,7 @@ def test_the_ledger_stored_or_rejected_each_message(barrage: Barrage, drained: f
     assert not lost, "good CloudEvents not stored as sent:\n" + examples(lost) + "\nstored as: " + str([stored[o.stream_seq] for o in lost[:8]])
 
 
-@pytest.mark.parametrize("service", ["scanner", "loader"])
+@pytest.mark.parametrize("service", ["scanner", "loader", "marketplace"])
 def test_each_bad_event_is_rejected_by_its_consumer(barrage: Barrage, drained: float, service: str) -> None:
     """What is not a CloudEvent of the type the consumer takes with data its model takes is rejected and recorded (the
     rest, valid-shaped events about versions that do not exist, may be processed)."""
@@ -495,7 +496,7 @@ def test_no_service_crashed_restarted_or_stopped_answering(barrage: Barrage, dra
     assert not waiting, f"consumers still holding messages or failing after the barrage: {waiting}"
 
 
-@pytest.mark.parametrize("service", ["ledger", "registry", "scanner", "loader", "telemetry"])
+@pytest.mark.parametrize("service", ["ledger", "registry", "scanner", "loader", "telemetry", "marketplace"])
 def test_health_reports_the_rejections(barrage: Barrage, drained: float, service: str) -> None:
     """Each service consumed bad messages (the loader: VersionQuarantined events it cannot read), so each says so."""
     _, status = status_json(barrage.stack)
