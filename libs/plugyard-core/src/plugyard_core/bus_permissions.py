@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from plugyard_core.artifact_store import BUCKET as ARTIFACTS_BUCKET
 from plugyard_core.artifact_store import UPLOADS_BUCKET
 from plugyard_core.bus_identities import ADMIN, CLIENT, private_inbox_prefix
-from plugyard_core.services import RESERVED_SERVICES, SERVICES
+from plugyard_core.services import GATEWAY, RESERVED_SERVICES, SERVICES
 from plugyard_core.streams import EVENTS_STREAM, TELEMETRY_SUBJECTS
 
 # RPCs that only the named services may request; every other `plugyard.rpc.S.verb` is public.
@@ -82,6 +82,18 @@ def service_permissions(service: str, public_key: str) -> Permissions:
     )
 
 
+def gateway_permissions(public_key: str) -> Permissions:
+    """The HTTP gateway: reads archives from the artifacts bucket and answers its own health RPC; nothing else (no
+    events, no other RPCs, no writes, not the uploads bucket)."""
+    common_pub, common_sub = _every_identity(private_inbox_prefix(public_key))
+    return Permissions(
+        publish_allow=common_pub,
+        publish_deny=("plugyard.>", f"$O.{ARTIFACTS_BUCKET}.>", f"$O.{UPLOADS_BUCKET}.>"),
+        subscribe_allow=(*common_sub, f"plugyard.rpc.{GATEWAY}.>"),
+        allow_responses=True,  # its health replies
+    )
+
+
 def client_permissions(public_key: str) -> Permissions:
     """The CLI and other systems: public RPCs, events under sources no service owns, reading the events
     stream through ephemeral consumers, staging uploads. Nothing else.
@@ -122,11 +134,19 @@ def permissions_for(identity: str, public_key: str, extra_services: tuple[str, .
         return admin_permissions()
     if identity == CLIENT:
         return client_permissions(public_key)
+    if identity == GATEWAY:
+        return gateway_permissions(public_key)
     if identity in SERVICES or identity in RESERVED_SERVICES or identity in extra_services:
         return service_permissions(identity, public_key)
     raise ValueError(f"unknown bus identity {identity!r}")
 
 
 def bus_identities() -> tuple[str, ...]:
-    """Every identity a stack needs credentials for."""
+    """Every identity a deployment of the services needs credentials for (docker-compose, Tilt, Akash)."""
     return (*SERVICES, CLIENT, ADMIN)
+
+
+def stack_identities() -> tuple[str, ...]:
+    """Every identity `plugyard up` needs credentials for: the services' and the HTTP gateway's, which it runs beside
+    them (the deployment files do not run a gateway yet, so they need no seed for it)."""
+    return (*bus_identities(), GATEWAY)
