@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from eth_account.messages import encode_defunct
-from eth_account.signers.local import LocalAccount
 from nats.aio.client import Client
 from nats.errors import NoRespondersError, TimeoutError as NatsTimeout
 from rich.table import Table
@@ -17,7 +15,6 @@ from rich.table import Table
 from plugyard_cli.bus import with_nats
 from plugyard_cli.loader_hosts import loader_host
 from plugyard_cli.output import EXIT_NO, EXIT_UNAVAILABLE, EXIT_USAGE, CliError, console, err_console, print_json
-from plugyard_cli.signing_key import load_signing_key
 from plugyard_core.json_limits import REPLY_MAX_DEPTH, JsonLimitExceeded, loads_within_limits
 from plugyard_core.rpc import call
 from plugyard_core.streams import loader_subject, plugin_subject
@@ -38,6 +35,9 @@ from plugyard_schemas.loader import (
     install_challenge_message,
 )
 from pydantic import BaseModel
+
+if TYPE_CHECKING:  # eth_account takes half a second to import: only the commands that sign load it
+    from eth_account.signers.local import LocalAccount
 
 INSTALL_TIMEOUT_S = 900.0
 CHALLENGE_TIMEOUT_S = 10.0
@@ -63,6 +63,8 @@ def proven_install(host: str | None, requirements: list[str], account: LocalAcco
         proof = None
         if account is not None:
             challenge: ChallengeReply = await call(nc, loader_subject(chosen, "challenge"), ChallengeRequest(), ChallengeReply, timeout=CHALLENGE_TIMEOUT_S)
+            from eth_account.messages import encode_defunct
+
             signed = account.sign_message(encode_defunct(text=install_challenge_message(chosen, challenge.challenge)))
             proof = AccountProof(account=account.address, challenge=challenge.challenge, signature="0x" + bytes(signed.signature).hex())
         request = InstallRequest(requirements=requirements, proof=proof)
@@ -79,7 +81,11 @@ def install(
 ) -> None:
     """Install plugins (and the plugins they require) into a loader's cache: only cleared or warned versions, verified again.
     A paid plugin installs only for an account that bought it: give that account's key with --key."""
-    account = load_signing_key(key) if key is not None else None  # a passphrase prompt comes before the spinner
+    account = None
+    if key is not None:
+        from plugyard_cli.signing_key import load_signing_key
+
+        account = load_signing_key(key)  # a passphrase prompt comes before the spinner
     with err_console.status(f"installing {' '.join(requirements)}", spinner="dots") if not as_json else nullcontext():
         reply = proven_install(host, requirements, account)
     if as_json:
