@@ -176,3 +176,22 @@ def test_a_reorg_deeper_than_the_kept_hashes_mirrors_again_from_the_start():
 def test_nonsense_settings_are_refused(confirmations, max_range):
     with pytest.raises(ValueError):
         Indexer(FakeChain(), confirmations=confirmations, max_range=max_range)
+
+
+def test_logs_read_while_the_chain_reorganises_are_not_taken():
+    chain, view = FakeChain(), MarketView()
+    chain.mine(claimed("paid"), listed("paid", 10))
+    chain.mine(bought("paid"))
+    read = chain.facts
+
+    def facts_then_reorg(first, last):
+        found = read(first, last)
+        chain.reorg(1, [])  # the purchase's block is replaced just after its log was read
+        return found
+
+    chain.facts = facts_then_reorg
+    indexer = Indexer(chain, confirmations=0)
+    assert indexer.step(Cursor()) is None  # the last block's hash changed under the read: nothing taken
+    chain.facts = read
+    run(indexer, Cursor(), view)
+    assert not view.entitled("paid", BUYER, [SELLER])

@@ -22,8 +22,15 @@ class Every:
         self.stall_after = max(stall_after, 3 * seconds)
         self.last_ok = time.monotonic()
         self.error: str | None = None
+        self._wake: asyncio.Event | None = None
+
+    def wake(self) -> None:
+        """Run the next round now rather than at the end of the wait (from the loop's own event loop)."""
+        if self._wake is not None:
+            self._wake.set()
 
     async def __call__(self, _nc: Client, stop: asyncio.Event) -> None:
+        self._wake = asyncio.Event()
         while not stop.is_set():
             try:
                 await asyncio.to_thread(self.work)
@@ -31,10 +38,11 @@ class Every:
             except Exception as exc:  # the next round tries again; a failed round leaves nothing half-done
                 self.error = str(exc) or type(exc).__name__
                 log.warning("%s failed: %s", self.what, exc)
-            try:
-                await asyncio.wait_for(stop.wait(), self.seconds)
-            except asyncio.TimeoutError:
-                pass
+            waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+            await asyncio.wait(waits, timeout=self.seconds, return_when=asyncio.FIRST_COMPLETED)
+            for waiting in waits:
+                waiting.cancel()
+            self._wake.clear()
 
     def problem(self) -> str | None:
         stalled = time.monotonic() - self.last_ok

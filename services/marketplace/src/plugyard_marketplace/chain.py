@@ -58,6 +58,11 @@ class Chain:
         self.registry = self.w3.eth.contract(address=self.addresses.registry, abi=contracts.load("ReleaseRegistry")["abi"])
         self.shop = self.w3.eth.contract(address=self.addresses.shop, abi=contracts.load("Shop")["abi"])
         self._by_address = {self.addresses.registry.lower(): ("registry", self.registry), self.addresses.shop.lower(): ("shop", self.shop)}
+        # Each event by its topic0 (the hash of its signature): a log is decoded by the one event it can be.
+        self._events = {
+            (kind, HexBytes(event.topic).to_0x_hex()): event
+            for kind, contract in self._by_address.values() for event in contract.events
+        }
 
     # ---- the node
 
@@ -112,11 +117,12 @@ class Chain:
             block_number=int(log["blockNumber"]), block_hash=HexBytes(log["blockHash"]).to_0x_hex(),
             tx_hash=HexBytes(log["transactionHash"]).to_0x_hex(), log_index=int(log["logIndex"]), contract=kind,
         )
-        for event in contract.events:
+        topics = [HexBytes(t).to_0x_hex() for t in log.get("topics", [])]
+        event = self._events.get((kind, topics[0])) if topics else None
+        if event is not None:
             [decoded] = event().process_receipt({"logs": [log]}, errors=DISCARD) or [None]
             if decoded is not None:
                 return ChainFact(**place, event=decoded["event"], args=_json_safe(dict(decoded["args"])))
-        topics = [HexBytes(t).to_0x_hex() for t in log.get("topics", [])]
         return ChainFact(**place, event=REJECTED, args={
             "reason": f"no event of the {kind} contract decodes this log (topic0 {topics[0] if topics else 'missing'})",
             "topics": topics[:4], "data": HexBytes(log.get("data", b"")).to_0x_hex()[:MAX_REJECTED_DATA],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from datetime import UTC, datetime
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
 REGISTRY_TIMEOUT_S = 5.0
 CHAIN_WORKERS = 8
 MAX_FAUCET_WEI = 1_000 * 10**18
+OWNERS_FRESH_S = 5.0
+MAX_OWNERS_SEEN = 10_000
 
 
 TELEMETRY_SPAN_S = 30 * 24 * 3600.0
@@ -122,8 +125,10 @@ def subscriptions(app: MarketplaceApplication | None = None) -> list[Subscriptio
 
 def build_router(
     app: MarketplaceApplication | None, chain: Chain | None = None, registry: Registry | None = None,
-    dev_chain: Callable[[], bool] = lambda: False, confirmations: int = 0,
+    dev_chain: Callable[[], bool] = lambda: False, confirmations: int = 0, mined: Callable[[], None] = lambda: None,
 ) -> NatsRouter:
+    """`mined` is called after a relayed transaction is mined (the indexer mirrors it at once rather than at its next
+    poll)."""
     """`app` and `chain` may be None when the router is built only to document the bus (AsyncAPI)."""
     router = NatsRouter()
     threads = ThreadPoolExecutor(max_workers=CHAIN_WORKERS, thread_name_prefix="marketplace-chain")
@@ -137,6 +142,20 @@ def build_router(
     async def owners(name: str) -> tuple[InfoReply | None, list[str]]:
         info = await registry.info(name)
         return info, (list(info.owners) if info else [])
+
+    owners_seen: dict[str, tuple[float, list[str]]] = {}
+
+    async def recent_owners(name: str) -> list[str]:
+        """The registry's owners of `name`, asked at most every OWNERS_FRESH_S: the loader asks about entitlements at
+        every install, and owners change rarely (a registry `owner add`)."""
+        now = time.monotonic()
+        seen = owners_seen.get(name)
+        if seen is None or now - seen[0] > OWNERS_FRESH_S:
+            _, names = await owners(name)
+            if len(owners_seen) >= MAX_OWNERS_SEEN:
+                owners_seen.clear()
+            owners_seen[name] = seen = (now, names)
+        return seen[1]
 
     @router.subscriber(rpc_subject(SERVICE, "chain"), title="marketplace.chain")
     async def chain_info(request: ChainRequest) -> ChainReply:
@@ -162,6 +181,7 @@ def build_router(
             result = await in_thread(chain.relay, bytes.fromhex(request.raw_transaction[2:]))
         except NotOurContract as exc:
             raise RpcError("refused", str(exc)) from None
+        mined()
         return SubmitReply(**result)
 
     @router.subscriber(rpc_subject(SERVICE, "faucet"), title="marketplace.faucet")
@@ -178,7 +198,7 @@ def build_router(
     @router.subscriber(rpc_subject(SERVICE, "entitlement"), title="marketplace.entitlement")
     async def entitlement(request: EntitlementRequest) -> EntitlementReply:
         """Whether an account may install a plugin: free, or bought by it, or its publisher's (as mirrored)."""
-        _, names = await owners(request.name)
+        names = await recent_owners(request.name)
         with app.lock:
             listing = app.view.listing(request.name, names)
             entitled = app.view.entitled(request.name, request.account, names)

@@ -92,14 +92,15 @@ class Indexer:
         if target < first:
             return None
         last = min(target, first + self.max_range - 1)
-        facts = self.reader.facts(first, last)
         last_hash = self.reader.block_hash(last)
-        if last_hash is None:
+        facts = self.reader.facts(first, last)
+        # The same hash of `last` before and after reading the logs: the chain up to it did not change in between,
+        # so every log read is on it (a block hash commits to all its ancestors). Otherwise, try again next time.
+        if last_hash is None or self.reader.block_hash(last) != last_hash:
             return None
         fact_blocks = {f.block_number: f.block_hash for f in facts}
-        for number, block_hash in fact_blocks.items():  # logs read before a reorg that `last_hash` comes after
-            if self.reader.block_hash(number) != block_hash:
-                return None
+        if any(f.block_number > last for f in facts):
+            return None
         ordered = tuple(sorted(facts, key=lambda f: (f.block_number, f.log_index)))
         return Step(cursor=cursor.advanced(last, last_hash, fact_blocks), added=ordered)
 

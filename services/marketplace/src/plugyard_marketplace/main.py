@@ -60,7 +60,7 @@ def build_service(data_dir: Path | None = None, nats_url: str | None = None) -> 
     return Service(
         name=SERVICE,
         nats_url=url,
-        routers=[build_router(app, chain, registry, lambda: dev, confirmations)],
+        routers=[build_router(app, chain, registry, lambda: dev, confirmations, mined=loop.wake)],
         subscriptions=subscriptions(app),
         outbox=app,
         loops=[loop],

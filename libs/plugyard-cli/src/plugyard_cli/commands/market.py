@@ -56,6 +56,7 @@ app = typer.Typer(help="The marketplace: sell, buy, review and rate plugins on a
 PREPARE_TIMEOUT_S = 30.0
 SUBMIT_TIMEOUT_S = 180.0  # the marketplace answers once the transaction is mined
 MIRROR_WAIT_S = 120.0
+MIRROR_POLL_S = 0.1
 QUERY_TIMEOUT_S = 15.0
 FAUCET_TIMEOUT_S = 60.0
 DEFAULT_FAUCET_AMOUNT = "10eth"
@@ -330,19 +331,28 @@ def buy(
 
 def wait_until_mirrored(name: str, account: str, done: Callable[[EntitlementReply], bool], what: str, quiet: bool) -> int:
     """Wait until the marketplace has mirrored `what` (enough confirmations): from then on every loader sees it.
-    Returns the block the marketplace had mirrored when it had."""
+    Returns the block the marketplace had mirrored when it had. One connection, a question every MIRROR_POLL_S."""
+    import asyncio
     import time
 
-    deadline = time.monotonic() + MIRROR_WAIT_S
-    with console.status(f"waiting for the {what} to be confirmed…", spinner="dots") if not quiet else nullcontext():
+    ask = request(EntitlementRequest, name=name, account=account)
+
+    async def job(nc: Client) -> int:
+        deadline = time.monotonic() + MIRROR_WAIT_S
         while True:
-            reply = market_call("entitlement", request(EntitlementRequest, name=name, account=account), EntitlementReply)
+            try:
+                reply = await call(nc, rpc("entitlement"), ask, EntitlementReply, timeout=QUERY_TIMEOUT_S)
+            except RpcError as error:
+                raise rpc_failure(f"the {what} is on the chain, but asking the marketplace whether it is confirmed failed", error) from None
             if done(reply):
                 return reply.indexed_block
             if time.monotonic() > deadline:
                 raise CliError(f"the {what} is on the chain, but the marketplace has not confirmed it within {MIRROR_WAIT_S:.0f} s "
                                f"(mirrored up to block {reply.indexed_block})", code="unavailable", exit_code=EXIT_UNAVAILABLE)
-            time.sleep(0.5)
+            await asyncio.sleep(MIRROR_POLL_S)
+
+    with console.status(f"waiting for the {what} to be confirmed…", spinner="dots") if not quiet else nullcontext():
+        return with_nats(job)
 
 
 @app.command("withdraw")
@@ -503,3 +513,9 @@ def faucet(
         print_json({**reply.model_dump(), "amount_wei": str(amount_wei)})
     else:
         console.print(f"sent {format_wei(amount_wei)} to {reply.account}: its balance is {format_wei(reply.balance_wei)}", markup=False, highlight=False)
+
+
+# `plugyard market car NAME==VERSION --out FILE`: a version's archive as a CAR (commands/car.py).
+from plugyard_cli.commands.car import car as _car  # noqa: E402
+
+app.command("car")(_car)
