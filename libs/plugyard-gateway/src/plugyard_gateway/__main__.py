@@ -1,0 +1,3 @@
+from plugyard_gateway.main import main
+
+main()
