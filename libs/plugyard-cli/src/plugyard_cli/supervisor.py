@@ -14,7 +14,7 @@ from pathlib import Path
 from plugyard_core.bus_identities import ADMIN, CREDS_ENV, CredentialsError, seed_path
 from plugyard_core.connection import BusAccess, NatsUnreachable, bus_access, connect
 from plugyard_core.embedded_nats import EmbeddedNats, port_is_free
-from plugyard_core.services import service_module
+from plugyard_core.services import GATEWAY, GATEWAY_URL_FILE, service_module
 from plugyard_core.settings import METRICS_URL_FILE, NATS_URL_FILE
 from plugyard_core.streams import ensure_streams_until_stopped
 from plugyard_cli.chain_node import CHAIN_URL_FILE
@@ -59,6 +59,8 @@ class Supervisor:
     children: list[Child] = field(default_factory=list)
     chain_argv: list[str] | None = None  # the local development chain to run (anvil), when the stack runs one
     chain_port: int = 0
+    gateway_port: int | None = None  # the HTTP gateway's port, when the stack runs one (plugyard_gateway)
+    services_file: Path | None = None  # where `plugyard status` learns what runs: the gateway is added once it starts
 
     def admin_access(self) -> BusAccess:
         """The stack's own admin seed, whatever credentials the shell that ran `plugyard up` names."""
@@ -98,10 +100,30 @@ class Supervisor:
             child = Child(name, [sys.executable, "-m", service_module(name)], self.child_env(name), logs / f"{name}.log")
             child.start()
             self.children.append(child)
+        if self.gateway_port is not None:
+            env = {**self.child_env(GATEWAY), "PLUGYARD_GATEWAY_PORT": str(self.gateway_port)}
+            child = Child(GATEWAY, [sys.executable, "-m", service_module(GATEWAY)], env, logs / f"{GATEWAY}.log")
+            child.start()
+            self.children.append(child)
+            if self.services_file is not None:
+                with open(self.services_file, "a") as listed:
+                    listed.write(GATEWAY + "\n")
+
+    async def gateway_admitted(self) -> bool:
+        """Whether NATS lets the gateway's identity in (a NATS configured elsewhere may not know it): when it does not,
+        the stack runs without its HTTP gateway and says why, rather than restarting a gateway that can never connect."""
+        try:
+            access = bus_access(GATEWAY, self.nats_url, self.data_dir, from_env=False)
+            probe = await connect("plugyard-up-gateway-check", self.nats_url, reconnect=False, access=access)
+        except (NatsUnreachable, CredentialsError) as exc:
+            self.say(f"the HTTP gateway will not run: {exc}")
+            return False
+        await probe.close()
+        return True
 
     async def wait_ready(self, stop: asyncio.Event) -> bool:
         deadline = time.monotonic() + READY_TIMEOUT_S
-        pending = set(self.services)
+        pending = set(self.services) | ({GATEWAY} if self.gateway_port is not None else set())
         nc = await connect("plugyard-up", self.nats_url, access=self.admin_access())
         try:
             while pending and not stop.is_set() and time.monotonic() < deadline:
@@ -155,6 +177,7 @@ class Supervisor:
         if self.chain_argv:
             (self.data_dir / CHAIN_URL_FILE).unlink(missing_ok=True)
         (self.data_dir / METRICS_URL_FILE).unlink(missing_ok=True)
+        (self.data_dir / GATEWAY_URL_FILE).unlink(missing_ok=True)
 
     async def run(self) -> int:
         stop = asyncio.Event()
@@ -177,14 +200,20 @@ class Supervisor:
             finally:
                 await admin.close()
             (self.data_dir / METRICS_URL_FILE).unlink(missing_ok=True)  # the telemetry service writes its own
+            (self.data_dir / GATEWAY_URL_FILE).unlink(missing_ok=True)  # and the gateway its own
             if self.chain_argv and not self.start_chain():
                 self.services = tuple(s for s in self.services if s != "marketplace")
+            if self.gateway_port is not None and not await self.gateway_admitted():
+                self.gateway_port = None
             self.start_children()
             if await self.wait_ready(stop):
                 self.say(f"plugyard is up: {len(self.services)} service(s) ready; NATS at {self.nats_url}; Ctrl-C stops")
                 metrics = self.data_dir / METRICS_URL_FILE
                 if metrics.exists():
                     self.say(f"Prometheus metrics at {metrics.read_text().strip()} (also in {metrics})")
+                gateway = self.data_dir / GATEWAY_URL_FILE
+                if self.gateway_port is not None and gateway.exists():
+                    self.say(f"IPFS trustless gateway at {gateway.read_text().strip()}/ipfs/<cid> (also in {gateway})")
             elif not stop.is_set():
                 self.say("warning: not every service became ready; see the logs in " + str(self.data_dir / "logs"))
             while not stop.is_set():

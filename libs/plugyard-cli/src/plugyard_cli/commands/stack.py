@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -12,19 +13,22 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from plugyard_cli.bus_setup import prepare_bus
+from plugyard_cli.bus_setup import BusSetup, prepare_bus
 from plugyard_cli.chain_node import CHAIN_PORT_ENV, CHAIN_URL_ENV, NO_CHAIN, anvil_argv, anvil_path
-from plugyard_cli.health import ServiceState, StackStatus, collect
+from plugyard_cli.health import ServiceState, StackStatus, collect, service_state
 from plugyard_cli.output import EXIT_UNAVAILABLE, EXIT_USAGE, CliError, console, print_json
 from plugyard_cli.supervisor import Supervisor
 from plugyard_core import settings
 from plugyard_core.connection import NatsUnreachable, connect
+from plugyard_core.bus_identities import ensure_identities
+from plugyard_core.bus_permissions import stack_identities
 from plugyard_core.embedded_nats import EmbeddedNats, free_port, port_is_free
-from plugyard_core.services import SERVICES, service_module
+from plugyard_core.services import GATEWAY, SERVICES, service_module
 
 STACK_SERVICES_FILE = "services.txt"
 
 DEFAULT_NATS_PORT = 4222
+GATEWAY_PORT_ENV = "PLUGYARD_GATEWAY_PORT"
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Where the stack keeps its data (default ./.plugyard)")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -42,13 +46,16 @@ def up(
     tls_key: TlsKey = None,
     tls_ca: TlsCa = None,
 ) -> None:
-    """Start the embedded nats-server (authentication on: one identity per service, `client`, `admin`) and every
-    service; Ctrl-C or SIGTERM stops them all."""
+    """Start the embedded nats-server (authentication on: one identity per service, `client`, `admin`), every
+    service and the HTTP gateway (its URL in <data-dir>/gateway.url); Ctrl-C or SIGTERM stops them all."""
     if nats_port is not None and nats_url is not None:
         raise CliError("give either --nats-port or --nats-url, not both", code="invalid_request", exit_code=EXIT_USAGE)
     directory = settings.data_dir(data_dir)
     directory.mkdir(parents=True, exist_ok=True)
     bus = prepare_bus(directory, cert=tls_cert, key=tls_key, ca=tls_ca)
+    # The gateway's identity too: `plugyard up` runs it beside the services (the deployment files do not, yet).
+    bus = BusSetup({**bus.identities, **ensure_identities(stack_identities(), directory)}, bus.tls)
+    gateway_port = _gateway_port()
     embedded = None
     if nats_url is None:
         port = nats_port or DEFAULT_NATS_PORT
@@ -78,7 +85,7 @@ def up(
     (directory / STACK_SERVICES_FILE).write_text("\n".join(services) + "\n")
     supervisor = Supervisor(
         directory, nats_url, services, embedded, say=lambda text: console.print(text, markup=False, highlight=False),
-        chain_argv=chain_argv, chain_port=chain_port,
+        chain_argv=chain_argv, chain_port=chain_port, gateway_port=gateway_port, services_file=directory / STACK_SERVICES_FILE,
     )
     code = asyncio.run(supervisor.run())
     if code:
@@ -95,6 +102,26 @@ def _chain_port() -> int:
     return int(text)
 
 
+def _gateway_port() -> int:
+    """`PLUGYARD_GATEWAY_PORT` when set (it must be free), else a free port: chosen once, so a restarted gateway keeps
+    its URL."""
+    text = os.environ.get(GATEWAY_PORT_ENV, "").strip()
+    if not text or text == "0":
+        return free_port()
+    if not text.isdigit() or not 1 <= int(text) <= 65535 or not port_is_free(int(text)):
+        raise CliError(f"{GATEWAY_PORT_ENV}={text} is not a free port on 127.0.0.1: choose another, or unset it for any free one",
+                       code="unavailable", exit_code=EXIT_UNAVAILABLE)
+    return int(text)
+
+
+def runs_gateway(directory: Path) -> bool:
+    """Whether the stack in `directory` runs the HTTP gateway (`plugyard up` lists it once it starts it)."""
+    try:
+        return GATEWAY in (line.strip() for line in (directory / STACK_SERVICES_FILE).read_text().splitlines())
+    except OSError:
+        return False
+
+
 def stack_services(directory: Path) -> tuple[str, ...]:
     """The services the stack in `directory` runs (`plugyard up` writes them: the marketplace only with a chain)."""
     try:
@@ -105,27 +132,32 @@ def stack_services(directory: Path) -> tuple[str, ...]:
 
 
 def status(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
-    """NATS reachable, streams and their counts, each service's health. Exit 0 only when all are healthy."""
+    """NATS reachable, streams and their counts, each service's health (and the HTTP gateway's, when the stack runs
+    one). Exit 0 only when all are healthy."""
     url = settings.nats_url(data_dir)
+    directory = settings.data_dir(data_dir)
 
-    async def gather() -> StackStatus:
+    async def gather() -> tuple[StackStatus, ServiceState | None]:
         try:
             nc = await connect("plugyard-status", url, reconnect=False, data_directory=data_dir)
         except NatsUnreachable as exc:
-            return StackStatus(nats_url=url, nats_ok=False, nats_error=str(exc))
+            return StackStatus(nats_url=url, nats_ok=False, nats_error=str(exc)), None
         try:
-            return await collect(nc, url, stack_services(settings.data_dir(data_dir)))
+            result = await collect(nc, url, stack_services(directory))
+            return result, (await service_state(nc, GATEWAY) if runs_gateway(directory) else None)
         finally:
             await nc.close()
 
-    result = asyncio.run(gather())
+    result, gateway = asyncio.run(gather())
+    healthy = result.healthy and (gateway is None or gateway.healthy)
     if as_json:
-        print_json(result.to_json())
+        print_json({**result.to_json(), "gateway": asdict(gateway) if gateway else None, "healthy": healthy})
     else:
-        show_status(result)
+        shown = StackStatus(result.nats_url, result.nats_ok, result.nats_error, result.streams, [*result.services, *([gateway] if gateway else [])])
+        show_status(shown)
     if not result.nats_ok:
         raise typer.Exit(EXIT_UNAVAILABLE)
-    if not result.healthy:
+    if not healthy:
         raise typer.Exit(1)
 
 
