@@ -264,14 +264,15 @@ def _check_same_statement(signed: Statement, received: Statement) -> None:
 def _check_fresh(issued_at: datetime, now: datetime, max_age: timedelta) -> None:
     age = now - issued_at
     if age > max_age:
-        raise SignatureRefused(f"issued_at is {_duration(age)} old (older than {_duration(max_age)})")
+        raise SignatureRefused(f"issued_at is {duration_words(age)} old (older than {duration_words(max_age)})")
     if -age > ALLOWED_CLOCK_SKEW:
         raise SignatureRefused(
-            f"issued_at is {_duration(-age)} in the future (more than {_duration(ALLOWED_CLOCK_SKEW)}; check the signer's clock)"
+            f"issued_at is {duration_words(-age)} in the future (more than {duration_words(ALLOWED_CLOCK_SKEW)}; check the signer's clock)"
         )
 
 
-def _duration(span: timedelta) -> str:
+def duration_words(span: timedelta) -> str:
+    """A span as people say it: 90 s, 5 min, 3 h, 2 days."""
     seconds = int(span.total_seconds())
     if seconds < 120:
         return f"{seconds} s"

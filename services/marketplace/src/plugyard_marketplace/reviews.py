@@ -29,6 +29,8 @@ from typing import Any, Literal
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from packaging.version import InvalidVersion, Version
+
+from plugyard_artifacts.signing import duration_words
 from plugyard_schemas.manifest import plugin_name
 from plugyard_schemas.marketplace import Review, ReviewReply, ReviewRequest, review_message
 
@@ -85,10 +87,10 @@ def verify_review(request: ReviewRequest, *, chain_id: int, shop: str, now: date
     issued_at = parse_issued_at(request.issued_at)
     age = now - issued_at
     if age > max_age:
-        raise ReviewRefused(f"review is stale: issued {_duration(age)} ago, more than {_duration(max_age)}; sign it again")
+        raise ReviewRefused(f"review is stale: issued {duration_words(age)} ago, more than {duration_words(max_age)}; sign it again")
     if -age > FUTURE_TOLERANCE:
         raise ReviewRefused(
-            f"review is issued {_duration(-age)} in the future (more than {_duration(FUTURE_TOLERANCE)}); check the signer's clock"
+            f"review is issued {duration_words(-age)} in the future (more than {duration_words(FUTURE_TOLERANCE)}); check the signer's clock"
         )
     claimed = request.account.lower()
     signature = _signature_bytes(request.signature)
@@ -151,17 +153,6 @@ def _signature_bytes(signature: str) -> bytes:
 def signature_key(signature: str) -> str:
     """One spelling per signature, to recognise a replay: lower-case hex with 0x, v as 27/28."""
     return "0x" + _signature_bytes(signature).hex()
-
-
-def _duration(span: timedelta) -> str:
-    seconds = int(span.total_seconds())
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds < 120 * 60:
-        return f"{seconds // 60} min"
-    if seconds < 48 * 3600:
-        return f"{seconds // 3600} h"
-    return f"{seconds // 86400} days"
 
 
 # --- 2. verified use -----------------------------------------------------------------------------------------------
