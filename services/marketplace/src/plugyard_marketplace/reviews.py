@@ -22,17 +22,17 @@ order gives back the same book, replay protection included (it needs every accep
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from packaging.version import InvalidVersion, Version
+from pydantic import ConfigDict
 
 from plugyard_artifacts.signing import duration_words
 from plugyard_schemas.manifest import plugin_name
-from plugyard_schemas.marketplace import Review, ReviewReply, ReviewRequest, review_message
+from plugyard_schemas.marketplace import Review, ReviewAccepted, ReviewReply, ReviewRequest, review_message
 
 # A review signed up to this far ahead of the marketplace's clock is taken (clocks drift); further is refused.
 FUTURE_TOLERANCE = timedelta(minutes=2)
@@ -192,24 +192,12 @@ def require_verified_use(account: str, name: str, *, purchasers: set[str], insta
 # --- 3. the book ---------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class AcceptedReview:
-    """What a `ReviewAccepted` event must carry for the book to be rebuilt from the events alone.
+class AcceptedReview(ReviewAccepted):
+    """A review the book holds: the `ReviewAccepted` event's fields (all the book needs to be rebuilt from the events
+    alone: `text` to show it, `issued_at` to order and replace, `signature` to refuse a replay after a restart,
+    `replaces` informative), with what the book does with them."""
 
-    The schema's `ReviewAccepted` has name, version, account, stars and verified_by; the book also needs `text` (to
-    show the review), `issued_at` (to order and replace reviews) and `signature` (to refuse a replay after a restart),
-    and, when this review took another's place, `replaces` (the signature of the review it replaced; informative).
-    """
-
-    name: str
-    version: str
-    account: str
-    stars: int
-    text: str
-    issued_at: str
-    verified_by: str
-    signature: str
-    replaces: str | None = None
+    model_config = ConfigDict(frozen=True)
 
     @property
     def replaced(self) -> bool:
@@ -225,11 +213,11 @@ class AcceptedReview:
         return ReviewReply(accepted=True, replaced=self.replaced, verified_by=self.verified_by)
 
     def event_fields(self) -> dict[str, Any]:
-        return asdict(self)
+        return self.model_dump()
 
     @classmethod
     def from_event(cls, fields: dict[str, Any]) -> AcceptedReview:
-        known = {key: fields[key] for key in cls.__dataclass_fields__ if key in fields}
+        known = {key: fields[key] for key in cls.model_fields if key in fields}
         return cls(**known)
 
 
