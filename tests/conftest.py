@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -10,6 +11,13 @@ import pytest
 
 from plugyard_core.connection import connect
 from plugyard_core.embedded_nats import EmbeddedNats, free_port
+
+# A test suite started in the background of a non-interactive shell (`make test &`, some CI runners) inherits
+# SIGINT ignored, and every process it starts would inherit that too: the tests that press Ctrl-C on a command
+# (`plugyard top`, `plugyard dev`) would then wait for an exit that never comes. Python's own handler again:
+# processes started from here get SIGINT's default.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
